@@ -1,0 +1,84 @@
+"""Shared helpers: render the template with copier exactly as a user would, find tools."""
+
+import shutil
+import socket
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import copier
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(__file__).resolve().parent.parent / ".venv" / "bin"
+
+# web_server x app_server pairs the template supports (mod_wsgi lives inside Apache).
+SERVER_PAIRS = [
+    ("nginx", "gunicorn"),
+    ("nginx", "uwsgi"),
+    ("apache", "gunicorn"),
+    ("apache", "uwsgi"),
+    ("apache", "mod_wsgi"),
+    ("lighttpd", "gunicorn"),
+    ("lighttpd", "uwsgi"),
+]
+TLS_MODES = ["letsencrypt", "custom", "none"]
+
+
+def render(dest: Path, data: Mapping[str, Any] | None = None, src: Path = ROOT,
+           vcs_ref: str = "HEAD") -> Path:
+    """Run `copier copy --defaults` without --trust; HEAD includes uncommitted work."""
+    copier.run_copy(
+        str(src),
+        dest,
+        data=dict(data or {}),
+        defaults=True,
+        unsafe=False,
+        quiet=True,
+        vcs_ref=vcs_ref,
+        # A developer's own copier settings (default answers) must not leak in.
+        settings=copier.Settings(),
+    )
+    return dest
+
+
+def require_tool(name: str, apt_package: str) -> str:
+    """Path of a tool; fail (never skip) naming what to install when it is missing."""
+    found = shutil.which(name) or shutil.which(name, path=str(VENV_BIN))
+    if not found:
+        pytest.fail(f"{name} not found: install it with `apt-get install {apt_package}` "
+                    f"(or run `make test`, which installs everything the tests need)")
+    return found
+
+
+def run(cmd: list[str], cwd: Path, env: Mapping[str, str] | None = None,
+        timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run a command, returning its output; the caller asserts on it."""
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def combo_id(web: str, app: str, tls: str | None = None) -> str:
+    return "-".join(part for part in (web, app, tls) if part)
+
+
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory):
+    """Render each answer set once per session: {key: project path}."""
+    cache: dict[tuple, Path] = {}
+
+    def get(**data: Any) -> Path:
+        key = tuple(sorted(data.items()))
+        if key not in cache:
+            dest = tmp_path_factory.mktemp("project") / "project"
+            cache[key] = render(dest, data)
+        return cache[key]
+
+    return get

@@ -1,0 +1,90 @@
+"""Answers that could break or inject into generated syntax are refused up front.
+
+Driven through the real `copier copy` command line, as a user would type them: a refused
+answer must exit non-zero, name the question, say what is allowed, and write nothing.
+"""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run
+
+COPIER = Path(sys.executable).with_name("copier")
+
+# (question, bad value, extra answers it needs, words the message must contain)
+BAD_ANSWERS = [
+    ("project_name", "My App; rm -rf /", {}, "letters, digits, spaces"),
+    ("project_name", "", {}, "1-63"),
+    ("project_name", "Line\nBreak", {}, "letters, digits, spaces"),
+    ("project_slug", "My_App", {}, "lowercase letters, digits and -"),
+    ("project_slug", "-app", {}, "start with a letter"),
+    ("project_slug", "app;reboot", {}, "lowercase letters, digits and -"),
+    ("project_slug", "../etc", {}, "lowercase letters, digits and -"),
+    ("project_slug", "a--b", {}, "two dashes"),
+    ("package_name", "class", {}, "Python keyword"),
+    ("package_name", "logging", {}, "standard-library module"),
+    ("package_name", "flask", {}, "dependency"),
+    ("package_name", "my-app", {}, "lowercase letters, digits and _"),
+    ("package_name", "1app", {}, "start with a letter"),
+    ("description", 'Say "hi"', {}, "no quotes"),
+    ("description", "costs $HOME", {}, "$"),
+    ("description", "100% fun", {}, "%"),
+    ("description", "a {b}", {}, "braces"),
+    ("author_name", "Eve`id`", {}, "letters, spaces"),
+    ("author_email", "not-an-email", {}, "name@example.com"),
+    ("author_email", "a@example.com;reboot", {}, "name@example.com"),
+    ("python_version", "3.9", {}, "python_version"),
+    ("python_version", "2.7", {}, "python_version"),
+    ("domain", "example.com; return 200", {}, "fully qualified domain name"),
+    ("domain", "http://example.com", {}, "no scheme"),
+    ("domain", "exa mple.com", {}, "no scheme, port, path or spaces"),
+    ("domain", "Example.COM", {}, "lowercase"),
+    ("domain", "example.com\nserver_name evil", {}, "fully qualified domain name"),
+    ("web_server", "caddy", {}, "web_server"),
+    ("app_server", "mod_wsgi", {"web_server": "nginx"}, "web_server=apache"),
+    ("app_server", "waitress", {}, "app_server"),
+    ("tls", "selfsigned", {}, "tls"),
+    ("tls_certificate", "../cert.pem", {"tls": "custom"}, "absolute path"),
+    ("tls_certificate", "/etc/ssl/my cert.pem", {"tls": "custom"}, "no spaces"),
+    ("tls_certificate_key", "/etc/ssl/../../root/key", {"tls": "custom"}, "no .."),
+    ("deploy_hosts", "web1.example.com;reboot", {}, "not a hostname or IP address"),
+    ("deploy_hosts", "-oProxyCommand=evil", {}, "not a hostname or IP address"),
+    ("deploy_hosts", " , ", {}, "at least one server"),
+    ("deploy_user", "root user", {}, "Unix login"),
+    ("deploy_user", "-oProxyCommand", {}, "Unix login"),
+    ("service_user", "root", {}, "its own user"),
+    ("service_user", "deploy", {"deploy_user": "deploy"}, "its own user"),
+    ("service_user", "app$(id)", {}, "Unix user name"),
+    ("install_path", "/srv/my app", {}, "no spaces"),
+    ("install_path", "srv/app", {}, "absolute path"),
+    ("install_path", "/srv/../etc/app", {}, "no .."),
+    ("install_path", "/srv", {}, "two levels deep"),
+    ("install_path", "/etc/myapp", {}, "system directory"),
+    ("dev_port", "80", {}, "1024 to 65535"),
+    ("dev_port", "70000", {}, "1024 to 65535"),
+    ("dev_port", "http", {}, "1024 to 65535"),
+]
+
+
+@pytest.mark.parametrize(
+    ("question", "value", "context", "explains"),
+    BAD_ANSWERS,
+    ids=[f"{q}={v!r}" for q, v, _, _ in BAD_ANSWERS],
+)
+def test_bad_answer_is_refused_and_nothing_is_written(tmp_path, question, value, context,
+                                                       explains):
+    dest = tmp_path / "project"
+    args = [str(COPIER), "copy", "--defaults", "--vcs-ref", "HEAD"]
+    for key, val in {**context, question: value}.items():
+        args += ["--data", f"{key}={val}"]
+    result = run([*args, str(ROOT), str(dest)], cwd=tmp_path, timeout=120)
+
+    assert result.returncode != 0, f"{question}={value!r} was accepted"
+    # copier prints a traceback first; the last line is the message users read.
+    message = result.stderr.strip().splitlines()[-1]
+    assert f"'{question}'" in message, message
+    assert explains in message, message
+    assert not dest.exists(), "a refused answer must not leave a half-written project"
+
