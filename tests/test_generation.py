@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import SERVER_PAIRS, TLS_MODES, combo_id, require_tool, run
 
 COMBOS = [(web, app, tls) for web, app in SERVER_PAIRS for tls in TLS_MODES]

@@ -1,0 +1,40 @@
+# copier-flask-deploy (the template repo): `make help` lists the targets.
+
+.DEFAULT_GOAL := help
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+# Test workers; the suite is dominated by subprocesses, so one per core.
+JOBS ?= auto
+# Where uv keeps wheels between runs (CI restores it from its cache).
+export UV_CACHE_DIR ?= $(CURDIR)/.cache/uv
+# The tests never want uv to fetch a Python build: only PyPI is reachable.
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: help deps test test-fast lint relock clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+deps: ## Install the Debian packages the tests drive (needs root or sudo)
+	sh scripts/install-test-deps.sh
+
+$(VENV)/.synced: pyproject.toml uv.lock
+	test -x $(BIN)/uv || { python3 -m venv $(VENV) && $(BIN)/pip install --quiet uv; }
+	$(BIN)/uv sync --locked --quiet
+	@touch $@
+
+test: deps $(VENV)/.synced ## Run the whole test suite (installs what it needs first)
+	PATH="$(BIN):$$PATH" $(BIN)/pytest -n $(JOBS) $(PYTEST_ARGS)
+
+test-fast: $(VENV)/.synced ## Skip the tests that bootstrap generated projects
+	PATH="$(BIN):$$PATH" $(BIN)/pytest -n $(JOBS) -m "not slow" $(PYTEST_ARGS)
+
+lint: $(VENV)/.synced ## ruff on the repo's own Python, shellcheck on its scripts
+	$(BIN)/ruff check tests scripts
+	$(BIN)/shellcheck scripts/*.sh .ci/run
+
+relock: $(VENV)/.synced ## Re-lock the generated project's dependencies (locks/)
+	PATH="$(BIN):$$PATH" $(BIN)/python scripts/relock.py
+
+clean: ## Remove the venv and caches
+	rm -rf $(VENV) .cache .pytest_cache .ruff_cache

@@ -1,0 +1,126 @@
+"""The generated project works: bootstrap, its own tests, lint and `make serve`."""
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import VENV_BIN, free_port, require_tool, run
+
+pytestmark = pytest.mark.slow
+
+# The defaults, plus the other app servers on other web servers and Python versions.
+ANSWER_SETS = {
+    "defaults": {},
+    "uwsgi-lighttpd-py312": {"app_server": "uwsgi", "web_server": "lighttpd",
+                             "python_version": "3.11", "tls": "none"},
+    "mod_wsgi-apache": {"app_server": "mod_wsgi", "web_server": "apache", "tls": "custom"},
+}
+
+
+def tool_env(**extra: str) -> dict[str, str]:
+    """The environment with the test venv's tools (uv, ruff, shellcheck) on PATH."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "FLASK_"))}
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env['PATH']}"
+    env.update(extra)
+    return env
+
+
+def fresh_copy(source: Path, tmp_path: Path) -> Path:
+    project = tmp_path / source.name
+    shutil.copytree(source, project)
+    return project
+
+
+@pytest.mark.parametrize("answers", ANSWER_SETS.values(), ids=ANSWER_SETS.keys())
+def test_bootstrap_then_its_own_tests_and_lint_pass(rendered, tmp_path, answers):
+    require_tool("uv", "uv (pip: part of the test dependencies)")
+    project = fresh_copy(rendered(**answers), tmp_path)
+    make = require_tool("make", "make")
+
+    tests = run([make, "test"], cwd=project, env=tool_env())
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+    assert " passed" in tests.stdout
+    lint = run([make, "lint"], cwd=project, env=tool_env())
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+    # Re-running is safe and quick: the second bootstrap changes nothing.
+    again = run([make, "bootstrap"], cwd=project, env=tool_env())
+    assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_pip_fallback_installs_the_same_locked_versions(rendered, tmp_path):
+    project = fresh_copy(rendered(), tmp_path)
+    make = require_tool("make", "make")
+    result = run([make, "test"], cwd=project, env=tool_env(BOOTSTRAP_NO_UV="1"), timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "pip install -r requirements-dev.txt" in result.stdout
+
+    freeze = run([str(project / ".venv/bin/python"), "-m", "pip", "freeze"], cwd=project)
+    installed = {line.split("==")[0].lower(): line.split("==")[1]
+                 for line in freeze.stdout.splitlines() if "==" in line}
+    locked = {}
+    for line in (project / "requirements-dev.txt").read_text().splitlines():
+        if "==" in line and not line.startswith(" "):
+            name, version = line.split(" ")[0].split("==")
+            if "win32" not in line:
+                locked[name.lower()] = version
+    assert locked
+    assert {name: installed.get(name) for name in locked} == locked
+
+
+def test_bootstrap_refuses_a_missing_python(rendered, tmp_path):
+    project = fresh_copy(rendered(), tmp_path)
+    result = run(["sh", "scripts/bootstrap.sh"], cwd=project,
+                 env=tool_env(PYTHON="python-that-does-not-exist"))
+    assert result.returncode == 1
+    assert "python-that-does-not-exist not found" in result.stderr
+    assert "apt-get install python3 python3-venv" in result.stderr
+    assert not (project / ".venv").exists()
+
+
+def test_bootstrap_refuses_a_too_old_python(rendered, tmp_path):
+    project = fresh_copy(rendered(python_version="3.13"), tmp_path)
+    python = shutil.which("python3.11") or shutil.which("python3")
+    result = run(["sh", "scripts/bootstrap.sh"], cwd=project, env=tool_env(PYTHON=python))
+    assert result.returncode == 1
+    assert "needs >= 3.13" in result.stderr
+    assert not (project / ".venv").exists()
+
+
+def wait_for_health(url: str, process: subprocess.Popen, deadline_s: float = 30) -> bytes:
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited early:\n{process.stdout.read()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+                return response.read()
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"{url} did not answer within {deadline_s}s")
+
+
+@pytest.mark.parametrize("app_server", ["gunicorn", "uwsgi"])
+def test_make_serve_runs_the_chosen_app_server_on_loopback(rendered, tmp_path, app_server):
+    project = fresh_copy(rendered(app_server=app_server), tmp_path)
+    make = require_tool("make", "make")
+    assert run([make, "bootstrap"], cwd=project, env=tool_env()).returncode == 0
+    (project / ".env").write_text("FLASK_SECRET_KEY=serve-test-key\nFLASK_RELEASE_ID=served\n")
+    port = free_port()
+    server = subprocess.Popen(
+        [make, "serve", f"PORT={port}"], cwd=project, env=tool_env(),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )
+    try:
+        body = wait_for_health(f"http://127.0.0.1:{port}/healthz", server)
+        assert b'"release":"served"' in body
+        assert b'"status":"ok"' in body
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        output = server.communicate(timeout=30)[0]
+    assert app_server.replace("uwsgi", "uWSGI").lower() in output.lower()

@@ -1,0 +1,48 @@
+"""The shipped locks match the generated pyproject.toml for every app server and Python."""
+
+import os
+import re
+import sys
+
+import pytest
+from conftest import require_tool, run
+
+APP_SERVERS = [("gunicorn", "nginx"), ("uwsgi", "nginx"), ("mod_wsgi", "apache")]
+# uv only checks a lock with an interpreter that satisfies requires-python; the test
+# machine's is 3.11 (Debian 12), and uv must never try to download another.
+UV_ENV = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+SYSTEM_PYTHON = getattr(sys, "_base_executable", sys.executable)
+
+
+def lock_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if not line.startswith("#")]
+
+
+@pytest.mark.parametrize(("app_server", "web_server"), APP_SERVERS,
+                         ids=[a for a, _ in APP_SERVERS])
+def test_lock_is_current_and_requirements_match_it(rendered, app_server, web_server):
+    uv = require_tool("uv", "uv (pip: part of the test dependencies)")
+    project = rendered(app_server=app_server, web_server=web_server, python_version="3.11",
+                       project_slug="lock-check")
+    # --check fails when uv.lock no longer satisfies pyproject.toml: run `make relock`.
+    check = run([uv, "lock", "--check", "--python", SYSTEM_PYTHON], cwd=project, env=UV_ENV)
+    assert check.returncode == 0, check.stderr
+    exported = run([uv, "export", "--frozen", "--all-groups", "--no-emit-project", "--quiet"],
+                   cwd=project, env=UV_ENV)
+    assert exported.returncode == 0, exported.stderr
+    assert lock_lines(exported.stdout) == lock_lines(
+        (project / "requirements-dev.txt").read_text())
+
+
+@pytest.mark.parametrize("python_version", ["3.12", "3.13"])
+@pytest.mark.parametrize("app_server", ["gunicorn", "uwsgi"])
+def test_a_newer_minimum_python_cannot_change_the_lock(rendered, app_server, python_version):
+    """One lock serves every python_version: it holds no Python-version fork or marker, so
+    raising requires-python leaves the resolution as it is; only that line differs."""
+    base = rendered(app_server=app_server, python_version="3.11")
+    newer = rendered(app_server=app_server, python_version=python_version)
+    base_lock = (base / "uv.lock").read_text()
+    newer_lock = (newer / "uv.lock").read_text()
+    assert not re.search(r"python_(full_)?version|resolution-markers", base_lock)
+    assert f'requires-python = ">={python_version}"' in newer_lock
+    assert newer_lock.replace(f">={python_version}", ">=3.11") == base_lock

@@ -1,0 +1,128 @@
+"""`copier update` brings template releases into a project without losing the user's edits."""
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import copier
+import pytest
+import yaml
+from conftest import ROOT, render
+
+GIT_ID = ["-c", "user.name=Test", "-c", "user.email=test@example.com"]
+GUNICORN_CONF = "deploy/gunicorn.conf.py"
+CONFLICT = re.compile(r"^(<<<<<<<|>>>>>>>) ", re.MULTILINE)
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *GIT_ID, *args], cwd=cwd, check=True, capture_output=True,
+                          text=True).stdout
+
+
+def commit_all(repo: Path, message: str) -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+
+
+@pytest.fixture
+def template_repo(tmp_path) -> Path:
+    """A copy of this template (uncommitted work included) as its own repo, tagged v0.1.0."""
+    repo = tmp_path / "template"
+    files = git(ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "-z")
+    for name in filter(None, files.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, repo / name)
+    git(repo.parent, "init", "-q", "-b", "main", str(repo))
+    commit_all(repo, "template v0.1.0")
+    git(repo, "tag", "v0.1.0")
+    return repo
+
+
+def release(repo: Path, tag: str, edits: dict[str, tuple[str, str]],
+            new_files: dict[str, str]) -> None:
+    """Publish a template release: replace text in template files, add files, tag."""
+    for name, (old, new) in edits.items():
+        path = repo / "template" / name
+        text = path.read_text()
+        assert old in text, f"{old!r} not in {name}"
+        path.write_text(text.replace(old, new, 1))
+    for name, text in new_files.items():
+        (repo / "template" / name).write_text(text)
+    commit_all(repo, f"template {tag}")
+    git(repo, "tag", tag)
+
+
+@pytest.fixture
+def project(template_repo, tmp_path) -> Path:
+    dest = render(tmp_path / "project", src=template_repo, vcs_ref="v0.1.0")
+    git(dest, "init", "-q", "-b", "main")
+    commit_all(dest, "generated from v0.1.0")
+    return dest
+
+
+def update(project: Path, tag: str) -> None:
+    copier.run_update(project, defaults=True, overwrite=True, unsafe=False, vcs_ref=tag,
+                      quiet=True, settings=copier.Settings())
+
+
+def conflicted_files(project: Path) -> list[str]:
+    return sorted(str(p.relative_to(project)) for p in project.rglob("*")
+                  if p.is_file() and ".git" not in p.parts and CONFLICT.search(p.read_text()))
+
+
+def test_update_lands_template_changes_and_keeps_user_edits(template_repo, project):
+    views = project / "src/my_flask_app/views.py"
+    views.write_text(views.read_text() + '\n\n@blueprint.get("/about")\ndef about():\n'
+                     '    return "About us"\n')
+    readme = project / "README.md"
+    readme.write_text(readme.read_text() + "\n## Team notes\n\nOn call: Alice.\n")
+    commit_all(project, "our own changes")
+
+    release(template_repo, "v0.2.0",
+            edits={"deploy/{% if app_server == 'gunicorn' %}gunicorn.conf.py{% endif %}.jinja":
+                   ("timeout = 30", "timeout = 45")},
+            new_files={".editorconfig": "root = true\n"})
+    update(project, "v0.2.0")
+
+    assert "timeout = 45" in (project / GUNICORN_CONF).read_text()
+    assert (project / ".editorconfig").read_text() == "root = true\n"
+    assert 'def about():\n    return "About us"' in views.read_text()
+    assert "On call: Alice." in readme.read_text()
+    assert conflicted_files(project) == []
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["_commit"] == "v0.2.0"
+    # Untouched files merge cleanly: only the template's change and its new file differ.
+    changed = git(project, "status", "--porcelain").split("\n")
+    assert sorted(line[3:] for line in changed if line) == [
+        ".copier-answers.yml", ".editorconfig", GUNICORN_CONF]
+
+
+def test_update_reports_a_conflict_and_loses_neither_side(template_repo, project):
+    conf = project / GUNICORN_CONF
+    conf.write_text(conf.read_text().replace("timeout = 30", "timeout = 90"))
+    commit_all(project, "our slow endpoint needs 90s")
+
+    release(template_repo, "v0.2.0",
+            edits={"deploy/{% if app_server == 'gunicorn' %}gunicorn.conf.py{% endif %}.jinja":
+                   ("timeout = 30", "timeout = 45")},
+            new_files={})
+    update(project, "v0.2.0")
+
+    # copier exits 0 here; the markers are how it reports the conflict.
+    assert conflicted_files(project) == [GUNICORN_CONF]
+    text = conf.read_text()
+    assert "timeout = 90" in text
+    assert "timeout = 45" in text
+
+
+def test_update_with_a_changed_answer_switches_the_app_server(template_repo, project):
+    copier.run_update(project, data={"app_server": "uwsgi"}, defaults=True, overwrite=True,
+                      unsafe=False, vcs_ref="v0.1.0", quiet=True, settings=copier.Settings())
+    assert not (project / GUNICORN_CONF).exists()
+    assert (project / "deploy/uwsgi.ini").is_file()
+    assert '"pyuwsgi' in (project / "pyproject.toml").read_text()
+    assert 'name = "pyuwsgi"' in (project / "uv.lock").read_text()
+    assert conflicted_files(project) == []
