@@ -1,0 +1,165 @@
+"""Every web server x app server x TLS combination serves the app through the real servers.
+
+Each test renders a project, installs it into a sandbox (see sandbox.py) exactly as on a
+server, starts the real app server and web server from the generated files, and talks
+to them over the sandbox's loopback with curl.
+"""
+
+import json
+import os
+
+import pytest
+
+from conftest import SERVER_PAIRS, TLS_MODES, VENV_BIN, combo_id, require_tool, run
+from sandbox import Sandbox
+from server_install import (
+    Site,
+    computed,
+    config_test,
+    install_certificate,
+    install_release,
+    install_site,
+    load_answers,
+    start_app_server,
+    start_web_server,
+)
+
+pytestmark = pytest.mark.slow
+
+DOMAIN = "shop.example.com"
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "strict-origin-when-cross-origin",
+}
+COMBOS = [(web, app, tls) for web, app in SERVER_PAIRS for tls in TLS_MODES]
+
+
+def populate_uv_cache(project) -> None:
+    """The sandbox has no network: fill uv's cache on the host first."""
+    uv = require_tool("uv", "uv (pip: part of the test dependencies)")
+    env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"}
+    result = run([uv, "sync", "--locked", "--no-dev", "--quiet", "--python", "/usr/bin/python3"],
+                 cwd=project, env=env)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture
+def site(request, rendered, tmp_path):
+    web, app, tls = request.param
+    project = rendered(web_server=web, app_server=app, tls=tls, domain=DOMAIN)
+    populate_uv_cache(project)
+    sandbox = Sandbox(tmp_path / "sandbox")
+    try:
+        yield Site(sandbox=sandbox, answers=load_answers(project), project=project)
+    finally:
+        sandbox.close()
+
+
+def origin(site: Site) -> tuple[str, list[str]]:
+    """Base URL of the site and the curl options that reach it by its name."""
+    if site.answers["tls"] == "none":
+        return f"http://{DOMAIN}", ["--resolve", f"{DOMAIN}:80:127.0.0.1"]
+    return f"https://{DOMAIN}", ["--resolve", f"{DOMAIN}:443:127.0.0.1",
+                                 "--cacert", str(site.sandbox.workdir / "tls" / "cert.pem")]
+
+
+def start(site: Site) -> None:
+    install_release(site)
+    if site.answers["tls"] != "none":
+        install_certificate(site, site.sandbox.workdir)
+    install_site(site, site.site_file())
+    check = config_test(site)
+    assert check.returncode == 0, f"config test failed:\n{check.stdout}{check.stderr}"
+    if site.app != "mod_wsgi":
+        start_app_server(site)
+    start_web_server(site)
+
+
+@pytest.mark.parametrize("site", COMBOS, ids=[combo_id(*c) for c in COMBOS], indirect=True)
+def test_site_serves_the_app_through_the_real_servers(site):
+    start(site)
+    base, reach = origin(site)
+    sb = site.sandbox
+
+    page = sb.curl(f"{base}/", *reach)
+    assert page.status == 200, page
+    assert b"<h1>My Flask App</h1>" in page.body
+    for name, value in SECURITY_HEADERS.items():
+        assert page.header(name) == value, f"{name} on /: {page.headers}"
+    assert page.header("server") in {None, "nginx", "Apache", ""}, page.headers
+
+    health = sb.curl(f"{base}/healthz", *reach)
+    assert health.status == 200, health
+    assert json.loads(health.body) == {"status": "ok", "release": "r1", "failures": {}}
+
+    # Static files come from the web server: Flask's static route would add
+    # Content-Disposition, and with the app server stopped they are still served.
+    static = sb.curl(f"{base}/static/style.css", *reach)
+    assert static.status == 200, static
+    assert static.header("content-type").startswith("text/css")
+    assert static.header("content-disposition") is None, static.headers
+    assert b"Served by the web server itself" in static.body
+    assert static.header("x-content-type-options") == "nosniff"
+
+    # The client cannot make the app believe another address or scheme.
+    whoami = sb.curl(f"{base}/_whoami", *reach, "--header", "X-Forwarded-For: 6.6.6.6",
+                     "--header", "X-Forwarded-Proto: gopher", "--header", "X-Real-IP: 6.6.6.6")
+    assert whoami.status == 200, whoami
+    seen = json.loads(whoami.body)
+    assert seen == {"remote_addr": "127.0.0.1", "scheme": base.split(":")[0]}
+
+    # Another Host name gets nothing from this site.
+    other = sb.curl(base.replace(DOMAIN, "other.example.net") + "/",
+                    *[o.replace(DOMAIN, "other.example.net") for o in reach], "--insecure")
+    assert other.status in (None, 400, 403, 421, 444), other
+    assert b"My Flask App" not in other.body
+
+    # A body over the limit is refused before it reaches the app.
+    limit = int(site.answers["max_body_size_mb"]) * 1024 * 1024
+    big = site.sandbox.workdir / "big-body"
+    big.write_bytes(b"x" * (limit + 1))
+    upload = sb.curl(f"{base}/_whoami", *reach, "--data-binary", f"@{big}")
+    assert upload.status == 413, upload
+
+    if site.app != "mod_wsgi":
+        sb.run(["pkill", "-f", site.app], check=False)
+        sb.wait_until("app server stop", lambda: sb.curl(f"{base}/healthz", *reach).status
+                      in (502, 503, 500, None))
+        assert sb.curl(f"{base}/static/style.css", *reach).status == 200
+
+
+TLS_COMBOS = [c for c in COMBOS if c[2] != "none"]
+
+
+@pytest.mark.parametrize("site", TLS_COMBOS, ids=[combo_id(*c) for c in TLS_COMBOS],
+                         indirect=True)
+def test_https_site_redirects_plain_http_and_refuses_old_tls(site):
+    start(site)
+    base, reach = origin(site)
+    sb = site.sandbox
+
+    page = sb.curl(f"{base}/", *reach)
+    assert page.status == 200, page
+    assert page.header("strict-transport-security") == "max-age=63072000", page.headers
+
+    redirect = sb.curl(f"http://{DOMAIN}/some/path?q=1", "--resolve", f"{DOMAIN}:80:127.0.0.1")
+    assert redirect.status == 301, redirect
+    assert redirect.header("location") == f"https://{DOMAIN}/some/path?q=1"
+
+    # certbot's renewal challenges stay reachable over plain HTTP.
+    token = "renewal-token-123"
+    sb.write(f"{computed(site, 'acme_webroot')}/.well-known/acme-challenge/{token}", "proof\n")
+    challenge = sb.curl(f"http://{DOMAIN}/.well-known/acme-challenge/{token}",
+                        "--resolve", f"{DOMAIN}:80:127.0.0.1")
+    assert (challenge.status, challenge.body) == (200, b"proof\n"), challenge
+
+    # A client willing to speak TLS 1.0/1.1 is refused; TLS 1.2 works.
+    for version in ("-tls1", "-tls1_1"):
+        old = sb.run(["openssl", "s_client", "-connect", "127.0.0.1:443", "-servername",
+                      DOMAIN, version, "-cipher", "DEFAULT@SECLEVEL=0"], check=False,
+                     input="", timeout=20)
+        assert "Cipher is (NONE)" in old.stdout or old.returncode != 0, old.stdout
+    modern = sb.run(["openssl", "s_client", "-connect", "127.0.0.1:443", "-servername",
+                     DOMAIN, "-tls1_2"], check=False, input="", timeout=20)
+    assert "Protocol  : TLSv1.2" in modern.stdout, modern.stdout
