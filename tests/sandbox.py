@@ -29,6 +29,8 @@ for dir in etc var; do
         -o "lowerdir=/$dir,upperdir=$LAYERS/$dir/upper,workdir=$LAYERS/$dir/work" "/$dir"
 done
 mount -t tmpfs -o mode=0755 sandbox-run /run
+# What systemd-tmpfiles makes at boot: /var/lock points here.
+mkdir -m 1777 /run/lock
 mount -t tmpfs -o mode=0755 sandbox-srv /srv
 echo ready
 exec sleep infinity

@@ -6,6 +6,7 @@ environment file, the service user, the app server, and the site file in the web
 server's own configuration directory. The generated files are used unchanged.
 """
 
+import re
 import secrets
 import shlex
 from dataclasses import dataclass
@@ -124,10 +125,10 @@ def install_site(site: Site, site_file: Path) -> None:
         sb.sh(f"ln -sfn ../sites-available/{site.slug}.conf "
               f"/etc/nginx/sites-enabled/{site.slug}.conf")
     elif site.web == "apache":
-        modules = {"gunicorn": "proxy proxy_http", "uwsgi": "proxy proxy_uwsgi",
-                   "mod_wsgi": "wsgi"}[site.app]
-        tls = "ssl" if site.answers["tls"] != "none" else ""
-        sb.sh(f"a2dissite -q 000-default; a2enmod -q headers {modules} {tls}")
+        # The site file's header names the modules it needs: take them from there.
+        modules = re.search(r"^#\s+a2enmod (.+)$", site_file.read_text(), re.MULTILINE)
+        assert modules, "the Apache site file must say which modules to enable"
+        sb.sh(f"a2dissite -q 000-default; a2enmod -q {modules.group(1)}")
         sb.write(f"/etc/apache2/sites-available/{site.slug}.conf", site_file.read_text())
         sb.sh(f"a2ensite -q {site.slug}")
     else:
@@ -155,9 +156,6 @@ def config_test(site: Site):
 def start_web_server(site: Site):
     require_tool(WEB_SERVER_BINARIES[site.web], WEB_SERVER_PACKAGES[site.web])
     sb = site.sandbox
-    if site.web == "apache":
-        # apache2ctl keeps its pid and lock files here; systemd's unit would create it.
-        sb.sh("mkdir -p /run/apache2 /var/lock/apache2")
     process = sb.start("web", FOREGROUND[site.web])
     port = "443" if site.answers["tls"] != "none" else "80"
     sb.wait_until(f"{site.web} on :{port}",
