@@ -133,8 +133,7 @@ def install_site(site: Site, site_file: Path) -> None:
         sb.sh(f"a2ensite -q {site.slug}")
     else:
         sb.write(f"/etc/lighttpd/conf-available/50-{site.slug}.conf", site_file.read_text())
-        sb.sh(f"ln -sfn ../conf-available/50-{site.slug}.conf "
-              f"/etc/lighttpd/conf-enabled/50-{site.slug}.conf")
+        sb.sh(f"lighty-enable-mod {site.slug}")
 
 
 CONFIG_TEST = {
