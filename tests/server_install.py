@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-
 from conftest import require_tool
 from sandbox import Sandbox
 
@@ -118,22 +117,25 @@ def start_app_server(site: Site):
 
 
 def install_site(site: Site, site_file: Path) -> None:
-    sb = site.sandbox
+    """Enable `site_file` under its own name, replacing this project's other site files
+    (the ACME-only site and the full site take turns, as in provisioning)."""
+    sb, name = site.sandbox, site_file.stem
     if site.web == "nginx":
-        sb.sh("rm -f /etc/nginx/sites-enabled/default")
-        sb.write(f"/etc/nginx/sites-available/{site.slug}.conf", site_file.read_text())
-        sb.sh(f"ln -sfn ../sites-available/{site.slug}.conf "
-              f"/etc/nginx/sites-enabled/{site.slug}.conf")
+        sb.sh(f"rm -f /etc/nginx/sites-enabled/default /etc/nginx/sites-enabled/{site.slug}*")
+        sb.write(f"/etc/nginx/sites-available/{name}.conf", site_file.read_text())
+        sb.sh(f"ln -sfn ../sites-available/{name}.conf /etc/nginx/sites-enabled/{name}.conf")
     elif site.web == "apache":
         # The site file's header names the modules it needs: take them from there.
         modules = re.search(r"^#\s+a2enmod (.+)$", site_file.read_text(), re.MULTILINE)
-        assert modules, "the Apache site file must say which modules to enable"
-        sb.sh(f"a2dissite -q 000-default; a2enmod -q {modules.group(1)}")
-        sb.write(f"/etc/apache2/sites-available/{site.slug}.conf", site_file.read_text())
-        sb.sh(f"a2ensite -q {site.slug}")
+        assert modules, f"{site_file.name} must say which Apache modules to enable"
+        sb.sh(f"a2dissite -q 000-default; rm -f /etc/apache2/sites-enabled/{site.slug}*; "
+              f"a2enmod -q {modules.group(1)}")
+        sb.write(f"/etc/apache2/sites-available/{name}.conf", site_file.read_text())
+        sb.sh(f"a2ensite -q {name}")
     else:
-        sb.write(f"/etc/lighttpd/conf-available/50-{site.slug}.conf", site_file.read_text())
-        sb.sh(f"lighty-enable-mod {site.slug}")
+        sb.sh(f"rm -f /etc/lighttpd/conf-enabled/50-{site.slug}*")
+        sb.write(f"/etc/lighttpd/conf-available/50-{name}.conf", site_file.read_text())
+        sb.sh(f"lighty-enable-mod {name}")
 
 
 CONFIG_TEST = {

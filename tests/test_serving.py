@@ -9,10 +9,12 @@ import json
 import os
 
 import pytest
-
 from conftest import SERVER_PAIRS, TLS_MODES, VENV_BIN, combo_id, require_tool, run
 from sandbox import Sandbox
 from server_install import (
+    FOREGROUND,
+    WEB_SERVER_BINARIES,
+    WEB_SERVER_PACKAGES,
     Site,
     computed,
     config_test,
@@ -47,6 +49,7 @@ def populate_uv_cache(project) -> None:
 @pytest.fixture
 def site(request, rendered, tmp_path):
     web, app, tls = request.param
+    require_tool(WEB_SERVER_BINARIES[web], WEB_SERVER_PACKAGES[web])
     project = rendered(web_server=web, app_server=app, tls=tls, domain=DOMAIN)
     populate_uv_cache(project)
     sandbox = Sandbox(tmp_path / "sandbox")
@@ -164,3 +167,31 @@ def test_https_site_redirects_plain_http_and_refuses_old_tls(site):
     modern = sb.run(["openssl", "s_client", "-connect", "127.0.0.1:443", "-servername",
                      DOMAIN, "-tls1_2"], check=False, input="", timeout=20)
     assert "Protocol  : TLSv1.2" in modern.stdout, modern.stdout
+
+
+LETSENCRYPT_COMBOS = [c for c in COMBOS if c[2] == "letsencrypt" and c[1] != "uwsgi"]
+
+
+@pytest.mark.parametrize("site", LETSENCRYPT_COMBOS,
+                         ids=[combo_id(*c) for c in LETSENCRYPT_COMBOS], indirect=True)
+def test_acme_site_loads_before_the_certificate_exists(site):
+    """First provisioning: the full site cannot load yet, the ACME site can and does."""
+    install_release(site)
+    install_site(site, site.site_file())
+    assert config_test(site).returncode != 0, "the HTTPS site loaded without its certificate"
+
+    install_site(site, site.site_file(f"{site.slug}-acme"))
+    check = config_test(site)
+    assert check.returncode == 0, f"ACME site config test failed:\n{check.stdout}{check.stderr}"
+    sb = site.sandbox
+    sb.start("web", FOREGROUND[site.web])
+    token = "first-issue-token"
+    sb.write(f"{computed(site, 'acme_webroot')}/.well-known/acme-challenge/{token}", "proof\n")
+    reach = ["--resolve", f"{DOMAIN}:80:127.0.0.1"]
+    sb.wait_until("ACME site", lambda: sb.curl(f"http://{DOMAIN}/", *reach).status is not None)
+    challenge = sb.curl(f"http://{DOMAIN}/.well-known/acme-challenge/{token}", *reach)
+    assert (challenge.status, challenge.body) == (200, b"proof\n"), challenge
+    # Nothing else is served until HTTPS is up.
+    page = sb.curl(f"http://{DOMAIN}/", *reach)
+    assert page.status in (403, 503), page
+    assert b"My Flask App" not in page.body
