@@ -1,9 +1,11 @@
 """The generated project works: bootstrap, its own tests, lint and `make serve`."""
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -92,11 +94,12 @@ def test_bootstrap_refuses_a_too_old_python(rendered, tmp_path):
     assert not (project / ".venv").exists()
 
 
-def wait_for_health(url: str, process: subprocess.Popen, deadline_s: float = 30) -> bytes:
+def wait_for_health(url: str, process: subprocess.Popen, log: Path,
+                    deadline_s: float = 30) -> bytes:
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"server exited early:\n{process.stdout.read()}")
+            pytest.fail(f"server exited early:\n{log.read_text()}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
                 return response.read()
@@ -105,22 +108,65 @@ def wait_for_health(url: str, process: subprocess.Popen, deadline_s: float = 30)
     pytest.fail(f"{url} did not answer within {deadline_s}s")
 
 
-@pytest.mark.parametrize("app_server", ["gunicorn", "uwsgi"])
+def world_readable_copy(source: Path) -> Path:
+    """Apache will not serve as root: as root, `make serve` runs as nobody, who must be
+    able to read the project (pytest's own temp dirs are private to root)."""
+    project = Path(tempfile.mkdtemp(prefix="serve-")) / source.name
+    project.parent.chmod(0o755)
+    shutil.copytree(source, project)
+    return project
+
+
+@pytest.mark.parametrize("app_server", ["gunicorn", "uwsgi", "mod_wsgi"])
 def test_make_serve_runs_the_chosen_app_server_on_loopback(rendered, tmp_path, app_server):
-    project = fresh_copy(rendered(app_server=app_server), tmp_path)
+    answers = {"app_server": app_server}
+    as_nobody: list[str] = []
+    if app_server == "mod_wsgi":
+        require_tool("apache2", "apache2")
+        answers["web_server"] = "apache"
+        project = world_readable_copy(rendered(**answers))
+        if os.geteuid() == 0:
+            as_nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    else:
+        project = fresh_copy(rendered(**answers), tmp_path)
     make = require_tool("make", "make")
-    assert run([make, "bootstrap"], cwd=project, env=tool_env()).returncode == 0
+    boot = run([make, "bootstrap"], cwd=project, env=tool_env())
+    assert boot.returncode == 0, boot.stdout + boot.stderr
     (project / ".env").write_text("FLASK_SECRET_KEY=serve-test-key\nFLASK_RELEASE_ID=served\n")
     port = free_port()
-    server = subprocess.Popen(
-        [make, "serve", f"PORT={port}"], cwd=project, env=tool_env(),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-    )
+    # A file, not a pipe: Apache reopens /dev/stderr, which needs write access to it.
+    log_path = project.parent / "serve.log"
+    log_path.touch()
+    if as_nobody:
+        shutil.chown(log_path, "nobody")
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [*as_nobody, make, "serve", f"PORT={port}"], cwd=project,
+            env=tool_env(TMPDIR=tempfile.gettempdir()), stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
-        body = wait_for_health(f"http://127.0.0.1:{port}/healthz", server)
+        body = wait_for_health(f"http://127.0.0.1:{port}/healthz", server, log_path)
         assert b'"release":"served"' in body
         assert b'"status":"ok"' in body
+        static = urllib.request.urlopen(f"http://127.0.0.1:{port}/static/style.css")  # noqa: S310
+        assert static.headers["Content-Type"].startswith("text/css")
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        output = server.communicate(timeout=30)[0]
-    assert app_server.replace("uwsgi", "uWSGI").lower() in output.lower()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        output = log_path.read_text()
+        if app_server == "mod_wsgi":
+            shutil.rmtree(project.parent)
+    assert {"gunicorn": "Starting gunicorn", "uwsgi": "uWSGI", "mod_wsgi": "mod_wsgi/"}[
+        app_server] in output, output
+
+
+def test_mod_wsgi_serve_explains_a_venv_from_the_wrong_python(rendered, tmp_path):
+    require_tool("apache2", "apache2")
+    project = fresh_copy(rendered(app_server="mod_wsgi", web_server="apache"), tmp_path)
+    (project / ".venv").mkdir()
+    (project / ".venv/pyvenv.cfg").write_text("home = /opt/python/bin\n")
+    result = run(["sh", "scripts/serve-mod-wsgi.sh"], cwd=project)
+    assert result.returncode == 1
+    assert "not made by /usr/bin/python3" in result.stderr
