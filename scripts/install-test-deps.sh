@@ -19,6 +19,15 @@ else
     exit 1
 fi
 echo "install-test-deps: installing$missing"
+# The tests start nginx, apache2 and lighttpd inside their own sandboxes; the packages
+# must not start them on this machine's port 80. policy-rc.d (exit 101 = "not allowed")
+# is Debian's switch for that, kept only while we install.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod 755 "$policy"
+    trap '$sudo rm -f "$policy"' EXIT
+fi
 $sudo apt-get update -qq
 # shellcheck disable=SC2086 # word splitting of the package list is intended
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing

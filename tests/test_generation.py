@@ -84,15 +84,15 @@ def test_ruff_passes_on_the_generated_code(combo_project):
 def test_shellcheck_passes_on_the_generated_scripts(combo_project):
     _, project = combo_project
     shellcheck = require_tool("shellcheck", "shellcheck")
-    scripts = sorted(str(p) for p in (project / "scripts").glob("*.sh"))
-    assert scripts
+    scripts = sorted(str(p) for p in project.rglob("*.sh"))
+    assert len(scripts) >= 1
     result = run([shellcheck, "--shell=sh", *scripts], cwd=project)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_scripts_are_executable(combo_project):
     _, project = combo_project
-    for script in (project / "scripts").glob("*.sh"):
+    for script in project.rglob("*.sh"):
         assert script.stat().st_mode & 0o111, f"{script.name} is not executable"
 
 

@@ -7,6 +7,8 @@ to them over the sandbox's loopback with curl.
 
 import json
 import os
+import shutil
+from pathlib import Path
 
 import pytest
 from conftest import SERVER_PAIRS, TLS_MODES, VENV_BIN, combo_id, require_tool, run
@@ -37,12 +39,15 @@ SECURITY_HEADERS = {
 COMBOS = [(web, app, tls) for web, app in SERVER_PAIRS for tls in TLS_MODES]
 
 
-def populate_uv_cache(project) -> None:
-    """The sandbox has no network: fill uv's cache on the host first."""
+def populate_uv_cache(project: Path, scratch: Path) -> None:
+    """The sandbox has no network: fill uv's cache on the host first (in a scratch copy,
+    leaving the shared rendered project untouched)."""
     uv = require_tool("uv", "uv (pip: part of the test dependencies)")
+    copy = scratch / "uv-cache-warmup"
+    shutil.copytree(project, copy)
     env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"}
     result = run([uv, "sync", "--locked", "--no-dev", "--quiet", "--python", "/usr/bin/python3"],
-                 cwd=project, env=env)
+                 cwd=copy, env=env)
     assert result.returncode == 0, result.stderr
 
 
@@ -51,7 +56,7 @@ def site(request, rendered, tmp_path):
     web, app, tls = request.param
     require_tool(WEB_SERVER_BINARIES[web], WEB_SERVER_PACKAGES[web])
     project = rendered(web_server=web, app_server=app, tls=tls, domain=DOMAIN)
-    populate_uv_cache(project)
+    populate_uv_cache(project, tmp_path)
     sandbox = Sandbox(tmp_path / "sandbox")
     try:
         yield Site(sandbox=sandbox, answers=load_answers(project), project=project)
