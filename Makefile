@@ -5,8 +5,9 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 # Test workers; the suite is dominated by subprocesses, so one per core.
 JOBS ?= auto
-# Where uv keeps wheels between runs (CI restores it from its cache).
-export UV_CACHE_DIR ?= $(CURDIR)/.cache/uv
+# Between runs on one machine, uv's wheels stay in its default cache (~/.cache/uv) and
+# the booted servers' Debian root filesystem in CFD_CACHE_DIR (tests/rootfs.py), so a
+# fresh clone reuses both.
 # The tests never want uv to fetch a Python build: only PyPI is reachable.
 export UV_PYTHON_DOWNLOADS := never
 

@@ -1,0 +1,61 @@
+"""A bounded HTTP load: N threads request one URL for a few seconds and count failures.
+
+Run inside the client namespace (`ip netns exec ... python3 loadgen.py URL HOST`); prints
+one JSON line: {"total": ..., "failed": ..., "statuses": {...}, "errors": [...]}. Every
+loop is bounded in time and in request count, and each request has its own timeout.
+"""
+
+import http.client
+import json
+import sys
+import threading
+import time
+from collections import Counter
+from urllib.parse import urlsplit
+
+THREADS = 8
+MAX_REQUESTS = 50_000
+REQUEST_TIMEOUT_S = 10
+
+
+def main(url: str, host: str, seconds: float) -> None:
+    target = urlsplit(url)
+    statuses: Counter[str] = Counter()
+    errors: list[str] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def worker() -> None:
+        while time.monotonic() < deadline:
+            with lock:
+                if sum(statuses.values()) >= MAX_REQUESTS:
+                    return
+            connection = http.client.HTTPConnection(target.hostname, target.port or 80,
+                                                    timeout=REQUEST_TIMEOUT_S)
+            try:
+                connection.request("GET", target.path or "/", headers={"Host": host})
+                response = connection.getresponse()
+                response.read()
+                outcome = str(response.status)
+            except OSError as error:
+                outcome = "error"
+                with lock:
+                    errors.append(f"{type(error).__name__}: {error}")
+            finally:
+                connection.close()
+            with lock:
+                statuses[outcome] += 1
+
+    threads = [threading.Thread(target=worker) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=seconds + 2 * REQUEST_TIMEOUT_S)
+    total = sum(statuses.values())
+    failed = total - sum(n for status, n in statuses.items() if status.startswith("2"))
+    print(json.dumps({"total": total, "failed": failed, "statuses": dict(statuses),
+                      "errors": errors[:5]}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 4.0)
