@@ -152,8 +152,9 @@ def test_make_serve_runs_the_chosen_app_server_on_loopback(rendered, tmp_path, a
         static = urllib.request.urlopen(f"http://127.0.0.1:{port}/static/style.css")  # noqa: S310
         assert static.headers["Content-Type"].startswith("text/css")
     finally:
+        # Ctrl-C, as a developer stops `make serve`.
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGTERM)
+            os.killpg(server.pid, signal.SIGINT)
         server.wait(timeout=30)
         output = log_path.read_text()
         if app_server == "mod_wsgi":

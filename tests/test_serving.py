@@ -132,7 +132,8 @@ def test_site_serves_the_app_through_the_real_servers(site):
     assert upload.status == 413, upload
 
     if site.app != "mod_wsgi":
-        sb.run(["pkill", "-f", site.app], check=False)
+        # SIGTERM to the master only, as systemd's KillMode=mixed does.
+        sb.run(["pkill", "--oldest", "-f", site.app], check=False)
         sb.wait_until("app server stop", lambda: sb.curl(f"{base}/healthz", *reach).status
                       in (502, 503, 500, None))
         assert sb.curl(f"{base}/static/style.css", *reach).status == 200

@@ -9,6 +9,7 @@ On a server they come from the systemd EnvironmentFile (see deploy/app.env.examp
 import logging
 import secrets
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -20,7 +21,7 @@ DEFAULTS: dict[str, Any] = {
     "LOG_LEVEL": "INFO",
     # Largest request body Flask accepts (bytes); the web server enforces its own limit first.
     "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
-    # Shown by /healthz so you can tell which release answered.
+    # Shown by /healthz so you can tell which release answered; see release_id().
     "RELEASE_ID": "development",
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
@@ -31,9 +32,18 @@ class ConfigError(RuntimeError):
     """The environment does not describe a runnable configuration."""
 
 
+def release_id() -> str | None:
+    """A deploy writes the release's name into RELEASE at the top of the release, which
+    is the app server's working directory."""
+    marker = Path("RELEASE")
+    return marker.read_text().strip() if marker.is_file() else None
+
+
 def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
     """Fill app.config from DEFAULTS, then FLASK_* variables, then `overrides`."""
     app.config.from_mapping(DEFAULTS)
+    if release := release_id():
+        app.config["RELEASE_ID"] = release
     app.config.from_prefixed_env()
     if overrides:
         app.config.from_mapping(overrides)
