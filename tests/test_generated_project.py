@@ -62,7 +62,8 @@ def test_pip_fallback_installs_the_same_locked_versions(rendered, tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "pip install -r requirements-dev.txt" in result.stdout
 
-    freeze = run([str(project / ".venv/bin/python"), "-m", "pip", "freeze"], cwd=project)
+    freeze = run([str(project / ".venv/bin/python"), "-m", "pip", "list", "--format=freeze"],
+                 cwd=project)
     installed = {line.split("==")[0].lower(): line.split("==")[1]
                  for line in freeze.stdout.splitlines() if "==" in line}
     locked = {}

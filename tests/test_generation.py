@@ -8,8 +8,8 @@ import yaml
 from conftest import SERVER_PAIRS, TLS_MODES, combo_id, require_tool, run
 
 COMBOS = [(web, app, tls) for web, app in SERVER_PAIRS for tls in TLS_MODES]
-# Flask's own templates are Jinja by design and keep their {{ }}.
-KEEPS_JINJA = re.compile(r"/templates/[^/]+\.html$")
+# Flask's own templates and Ansible's playbooks are Jinja by design and keep their {{ }}.
+KEEPS_JINJA = re.compile(r"/templates/[^/]+\.html$|/deploy/ansible/[^/]+\.yml$")
 TEXT_SUFFIXES = {".py", ".sh", ".ps1", ".toml", ".ini", ".conf", ".md", ".txt", ".yml",
                  ".example", ".css", ".html", ".lock", ""}
 
@@ -103,7 +103,8 @@ def test_makefile_offers_every_documented_target(combo_project):
     assert result.returncode == 0, result.stderr
     listed = re.findall(r"^  make (\S+)", result.stdout, re.MULTILINE)
     assert listed[0] == "help"
-    assert {"bootstrap", "run", "serve", "test", "lint", "clean", "lock"} <= set(listed)
+    assert {"bootstrap", "run", "serve", "test", "lint", "clean", "lock", "provision", "deploy",
+            "rollback", "releases", "status", "logs", "restart", "reload", "tls"} <= set(listed)
     # `make` alone prints the same help
     assert run([make, "--no-print-directory"], cwd=project).stdout == result.stdout
 
