@@ -1,0 +1,200 @@
+"""`make provision`, `make deploy` and `make rollback` against two booted Debian servers.
+
+The generated project drives everything through its own Makefile and Ansible, from the
+client namespace of a Lab (debian_server.py); the servers have no internet, so they get
+their code and dependencies only from the release bundle. Select with `pytest -m deploy`.
+"""
+
+import json
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from test_generated_project import tool_env
+from debian_server import DEPLOY_USER, Lab
+
+pytestmark = [pytest.mark.slow, pytest.mark.deploy]
+
+DOMAIN = "shop.example.com"
+LOADGEN = Path(__file__).with_name("loadgen.py")
+GIT = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com"]
+
+
+class Fleet:
+    def __init__(self, lab: Lab, project: Path):
+        self.lab, self.project = lab, project
+        self.servers = [lab.boot("web1"), lab.boot("web2")]
+        self.inventory = project.parent / "test-inventory.ini"
+        hosts = "\n".join(f"{s.name} ansible_host={s.address}" for s in self.servers)
+        self.inventory.write_text(
+            f"[web]\n{hosts}\n\n[web:vars]\nansible_user={DEPLOY_USER}\n"
+            f"ansible_ssh_private_key_file={lab.key}\n"
+            "ansible_ssh_common_args='-o StrictHostKeyChecking=no "
+            "-o UserKnownHostsFile=/dev/null'\n")
+
+    def make(self, *target: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """A make target of the generated project, run from the client namespace."""
+        result = self.lab.client(
+            ["make", "-C", str(self.project), *target, f"INVENTORY={self.inventory}",
+             # the test servers have no package mirror: everything is installed already
+             "ANSIBLE_ARGS=-e apt_update_cache=false"], check=False, timeout=900)
+        if check and result.returncode != 0:
+            pytest.fail(f"make {' '.join(target)} exited {result.returncode}:\n"
+                        f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+        return result
+
+    def bundle(self) -> str:
+        """Build the bundle on this machine (it fetches wheels; the client has no network)."""
+        result = subprocess.run(["make", "-s", "bundle"], cwd=self.project, capture_output=True,
+                                text=True, check=False, timeout=600)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout.strip().splitlines()[-1]
+
+    def deploy(self, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.make("deploy", f"BUNDLE={self.bundle()}", check=check)
+
+    def commit(self, path: str, old: str, new: str) -> None:
+        file = self.project / path
+        file.write_text(file.read_text().replace(old, new))
+        subprocess.run([*GIT, "commit", "-qam", f"change {path}"], cwd=self.project, check=True)
+
+    def get(self, server, path: str = "/") -> tuple[str, str]:
+        result = self.lab.client(
+            ["curl", "-sS", "--max-time", "10", "-H", f"Host: {DOMAIN}", "-w", "\n%{http_code}",
+             f"http://{server.address}{path}"], check=False)
+        body, _, status = result.stdout.rpartition("\n")
+        return status, body
+
+    def live_release(self, server) -> str:
+        return server.run("basename $(readlink -f /srv/my-flask-app/current)").stdout.strip()
+
+    def releases(self, server) -> list[str]:
+        return server.run("ls /srv/my-flask-app/releases").stdout.split()
+
+
+@pytest.fixture(scope="module")
+def fleet(rendered, tmp_path_factory):
+    source = rendered(tls="none", domain=DOMAIN, deploy_hosts="web1 web2")
+    workdir = tmp_path_factory.mktemp("fleet")
+    project = workdir / "project"
+    shutil.copytree(source, project)
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=project, check=True)
+    subprocess.run([*GIT, "add", "-A"], cwd=project, check=True)
+    subprocess.run([*GIT, "commit", "-qm", "generated"], cwd=project, check=True)
+    boot = subprocess.run(["make", "bootstrap"], cwd=project, capture_output=True, text=True,
+                          env=tool_env(), check=False)
+    assert boot.returncode == 0, boot.stdout + boot.stderr
+    lab = Lab(workdir)
+    try:
+        yield Fleet(lab, project)
+    finally:
+        lab.close()
+
+
+def recap(output: str) -> dict[str, dict[str, int]]:
+    """Ansible's PLAY RECAP: {host: {"ok": n, "changed": n, "failed": n, ...}}."""
+    hosts = {}
+    for host, counts in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", output, re.MULTILINE):
+        hosts[host] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counts)}
+    return hosts
+
+
+def test_provision_twice_changes_nothing_the_second_time(fleet):
+    first = fleet.make("provision")
+    assert all(r["changed"] > 0 and r["failed"] == 0 for r in recap(first.stdout).values())
+    second = fleet.make("provision")
+    counts = recap(second.stdout)
+    assert set(counts) == {"web1", "web2"}
+    assert all(r["changed"] == 0 and r["failed"] == 0 for r in counts.values()), second.stdout
+    for server in fleet.servers:
+        mode = server.run("stat -c '%U:%G %a' /srv/my-flask-app/shared/app.env").stdout
+        assert mode.strip() == "root:my-flask-app 640"
+
+
+def test_deploy_serves_the_committed_code_on_every_server(fleet):
+    started = time.monotonic()
+    fleet.deploy()
+    elapsed = time.monotonic() - started
+    for server in fleet.servers:
+        status, body = fleet.get(server)
+        assert status == "200" and "<h1>My Flask App</h1>" in body, body
+        status, body = fleet.get(server, "/healthz")
+        assert json.loads(body)["release"] == fleet.live_release(server)
+    print(f"first deploy of two servers: {elapsed:.1f}s")
+
+
+def test_redeploy_under_load_loses_no_request(fleet):
+    fleet.commit("src/my_flask_app/templates/index.html", "<h1>", "<h1>Version two: ")
+    bundle = fleet.bundle()
+    load = subprocess.Popen(
+        ["ip", "netns", "exec", fleet.lab.client_ns, "python3", str(LOADGEN),
+         f"http://{fleet.servers[0].address}/", DOMAIN, "25"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    started = time.monotonic()
+    fleet.make("deploy", f"BUNDLE={bundle}")
+    elapsed = time.monotonic() - started
+    out, err = load.communicate(timeout=120)
+    result = json.loads(out)
+    assert result["total"] > 100, result
+    assert result["failed"] == 0, result
+    for server in fleet.servers:
+        assert "Version two: My Flask App" in fleet.get(server)[1]
+    print(f"redeploy (unchanged dependencies) of two servers: {elapsed:.1f}s, "
+          f"{result['total']} requests during it, {result['failed']} failed")
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (("src/my_flask_app/views.py", '"""The site\'s pages."""',
+      '"""The site\'s pages."""\n\nimport module_that_is_not_installed  # noqa: F401'),
+     "does not import"),
+    (("src/my_flask_app/app.py", "    return app\n",
+      "    health.register_check(app, 'database', lambda: 1 / 0)\n    return app\n"),
+     "/healthz fails"),
+], ids=["import-error", "failing-healthz"])
+def test_a_broken_release_never_goes_live(fleet, change, message):
+    before = {s.name: (fleet.live_release(s), fleet.releases(s)) for s in fleet.servers}
+    page_before = fleet.get(fleet.servers[0])[1]
+    fleet.commit(*change)
+    result = fleet.deploy(check=False)
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+    # web1 refused it before switching; web2 was never touched.
+    for server in fleet.servers:
+        assert fleet.live_release(server) == before[server.name][0]
+        assert fleet.get(server)[1] == page_before
+    assert fleet.releases(fleet.servers[1]) == before["web2"][1]
+    subprocess.run([*GIT, "revert", "--no-edit", "HEAD"], cwd=fleet.project, check=True,
+                   capture_output=True)
+
+
+def test_rollback_restores_the_previous_release(fleet):
+    live = {s.name: fleet.live_release(s) for s in fleet.servers}
+    started = time.monotonic()
+    fleet.make("rollback")
+    elapsed = time.monotonic() - started
+    for server in fleet.servers:
+        assert fleet.live_release(server) != live[server.name]
+        status, body = fleet.get(server)
+        assert status == "200" and "Version two" not in body and "My Flask App" in body
+    listing = fleet.make("releases").stdout
+    assert "* " in listing
+    print(f"rollback of two servers: {elapsed:.1f}s")
+
+
+def test_a_failure_on_the_first_server_stops_the_rollout(fleet):
+    web1, web2 = fleet.servers
+    web1.run("echo 'this is not nginx syntax' > /etc/nginx/conf.d/broken.conf")
+    before = fleet.releases(web2)
+    try:
+        result = fleet.deploy(check=False)
+        assert result.returncode != 0
+        assert "configuration test fails" in result.stdout + result.stderr
+        assert fleet.releases(web2) == before
+    finally:
+        web1.run("rm -f /etc/nginx/conf.d/broken.conf")
+    fleet.deploy()
+    assert fleet.live_release(web1) == fleet.live_release(web2)
