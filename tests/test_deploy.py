@@ -6,16 +6,17 @@ their code and dependencies only from the release bundle. Select with `pytest -m
 """
 
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-
-from test_generated_project import tool_env
 from debian_server import DEPLOY_USER, Lab
+from test_generated_project import tool_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.deploy]
 
@@ -198,3 +199,25 @@ def test_a_failure_on_the_first_server_stops_the_rollout(fleet):
         web1.run("rm -f /etc/nginx/conf.d/broken.conf")
     fleet.deploy()
     assert fleet.live_release(web1) == fleet.live_release(web2)
+
+
+@pytest.mark.parametrize("after_s", [2.0, 5.0, 8.0])
+def test_a_deploy_killed_midway_leaves_the_site_serving(fleet, after_s):
+    """Killed while uploading, building or switching: the site keeps serving and the
+    next deploy goes through (the server-side lock dies with its process)."""
+    fleet.commit("src/my_flask_app/templates/index.html", "<h1>", f"<h1>Killed at {after_s}: ")
+    bundle = fleet.bundle()
+    deploy = subprocess.Popen(
+        ["ip", "netns", "exec", fleet.lab.client_ns, "make", "-C", str(fleet.project),
+         "deploy", f"BUNDLE={bundle}", f"INVENTORY={fleet.inventory}",
+         "ANSIBLE_ARGS=-e apt_update_cache=false"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    time.sleep(after_s)
+    os.killpg(deploy.pid, signal.SIGKILL)
+    deploy.wait(timeout=30)
+    for server in fleet.servers:
+        status, body = fleet.get(server)
+        assert status == "200" and "My Flask App" in body, (after_s, status, body)
+    fleet.deploy()
+    for server in fleet.servers:
+        assert f"<h1>Killed at {after_s}: " in fleet.get(server)[1]
