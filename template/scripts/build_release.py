@@ -10,6 +10,7 @@ what is deployed must be a commit you can find again.
 """
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -89,6 +90,32 @@ def main() -> None:
             str(requirements),
             "-d",
             str(wheels),
+        )
+        # uv itself, for the server: it builds the release's venv from the wheelhouse.
+        tools = stage / "tools"
+        tools.mkdir()
+        dev = run(uv, "export", "--frozen", "--only-group=dev", "--no-emit-project", "--quiet")
+        uv_requirement = re.search(r"^uv==.*?(?=^\S|\Z)", dev, re.MULTILINE | re.DOTALL)
+        if not uv_requirement:
+            sys.exit("build_release: uv is missing from the dev dependencies in uv.lock")
+        (tools / "requirements.txt").write_text(uv_requirement.group(0))
+        run(
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--only-binary=:all:",
+            "--no-deps",
+            "--require-hashes",
+            f"--python-version={args.python_version}",
+            "--implementation=cp",
+            *[f"--platform={p}" for p in [*platforms, f"manylinux2014_{args.arch}"]],
+            "-r",
+            str(tools / "requirements.txt"),
+            "-d",
+            str(tools),
         )
         shutil.copy(source / "deploy" / "release.sh", stage / "release.sh")
         args.out.mkdir(parents=True, exist_ok=True)
