@@ -147,6 +147,8 @@ class Lab:
         sudoers.write_text(f"{DEPLOY_USER} ALL=(ALL) NOPASSWD:ALL\n")
         sudoers.chmod(0o440)
         (root / "etc/hostname").write_text(f"{name}\n")
+        with (root / "etc/hosts").open("a") as hosts:
+            hosts.write(f"127.0.1.1 {name}\n")
 
     def _wait_for_ssh(self, server: Server, deadline_s: float = 60) -> None:
         deadline = time.monotonic() + deadline_s

@@ -26,9 +26,9 @@ GIT = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com"]
 
 
 class Fleet:
-    def __init__(self, lab: Lab, project: Path):
+    def __init__(self, lab: Lab, project: Path, servers: int = 2):
         self.lab, self.project = lab, project
-        self.servers = [lab.boot("web1"), lab.boot("web2")]
+        self.servers = [lab.boot(f"web{n}") for n in range(1, servers + 1)]
         self.inventory = project.parent / "test-inventory.ini"
         hosts = "\n".join(f"{s.name} ansible_host={s.address}" for s in self.servers)
         self.inventory.write_text(

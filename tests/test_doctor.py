@@ -1,0 +1,149 @@
+"""`make doctor` names each classic failure and its fix; applying the fix clears it.
+
+One booted server (debian_server.py) is provisioned and deployed through the generated
+Makefile; then each test breaks one thing on purpose, runs `make doctor` (Ansible runs
+deploy/doctor.py there), checks the problem and its fix are named, applies the printed
+fix, and checks that the doctor reports all ok again.
+"""
+
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+from test_deploy import DOMAIN, GIT, Fleet
+from test_generated_project import tool_env
+
+pytestmark = [pytest.mark.slow, pytest.mark.deploy]
+
+ROOT = "/srv/my-flask-app"
+SOCKET = "/run/my-flask-app/app.sock"
+
+
+@pytest.fixture(scope="module")
+def fleet(rendered, tmp_path_factory):
+    from debian_server import Lab
+
+    source = rendered(tls="none", domain=DOMAIN, deploy_hosts="web1")
+    workdir = tmp_path_factory.mktemp("doctor")
+    project = workdir / "project"
+    shutil.copytree(source, project)
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=project, check=True)
+    subprocess.run([*GIT, "add", "-A"], cwd=project, check=True)
+    subprocess.run([*GIT, "commit", "-qm", "generated"], cwd=project, check=True)
+    boot = subprocess.run(["make", "bootstrap"], cwd=project, capture_output=True, text=True,
+                          env=tool_env(), check=False)
+    assert boot.returncode == 0, boot.stdout + boot.stderr
+    lab = Lab(workdir)
+    try:
+        fleet = Fleet(lab, project, servers=1)
+        fleet.make("provision")
+        fleet.deploy()
+        yield fleet
+    finally:
+        lab.close()
+
+
+def doctor(fleet: Fleet) -> tuple[int, str]:
+    """`make doctor` through Ansible: its exit status and report."""
+    result = fleet.make("doctor", check=False)
+    return result.returncode, re.sub(r"\s+", " ", result.stdout)
+
+
+def problems(fleet: Fleet) -> dict[str, str]:
+    """{check: fix} for each problem, from the same script's --json output on the server."""
+    report = fleet.servers[0].run(f"python3 {ROOT}/current/deploy/doctor.py --json",
+                                  check=False).stdout
+    return {r["check"]: r["fix"] for r in json.loads(report) if not r["ok"]}
+
+
+def test_a_healthy_server_is_all_ok(fleet):
+    code, output = doctor(fleet)
+    assert code == 0, output
+    assert "PROBLEM" not in output
+    for check in ("live release", "environment file", "venv matches uv.lock", "app imports",
+                  "socket path", "systemd units", "socket permissions", "web ports",
+                  "/healthz through nginx"):
+        assert f"ok {check}" in output, (check, output)
+
+
+# (what breaks, command that breaks it on the server, the check that must name it)
+SHELL_FIXABLE = [
+    ("world-readable env file", f"chmod 644 {ROOT}/shared/app.env", "environment file"),
+    ("wrong socket owner", f"chown root:root {SOCKET}", "socket permissions"),
+    ("stopped unit", "systemctl stop my-flask-app.service my-flask-app.socket", "systemd units"),
+    ("port taken", "systemctl stop nginx && (setsid python3 -m http.server 80 "
+                   ">/dev/null 2>&1 &) && sleep 1", "web ports"),
+]
+
+
+@pytest.mark.parametrize(("_", "breakage", "check"), SHELL_FIXABLE,
+                         ids=[s[0].replace(" ", "-") for s in SHELL_FIXABLE])
+def test_doctor_names_the_problem_and_its_fix_works(fleet, _, breakage, check):
+    server = fleet.servers[0]
+    server.run(breakage)
+    code, output = doctor(fleet)
+    assert code != 0, output
+    assert f"PROBLEM {check}:" in output
+    fixes = problems(fleet)
+    assert check in fixes, output
+    server.run(fixes[check])
+    code, output = doctor(fleet)
+    assert code == 0, output
+
+
+def test_mismatched_socket_path_is_named_and_provision_restores_it(fleet):
+    server = fleet.servers[0]
+    server.run("sed -i 's#app.sock#other.sock#' /etc/nginx/sites-available/my-flask-app.conf "
+               "&& systemctl reload nginx")
+    code, output = doctor(fleet)
+    assert code != 0
+    assert "nginx connects to /run/my-flask-app/other.sock" in output
+    assert "make provision" in problems(fleet)["socket path"]
+    fleet.make("provision")
+    assert doctor(fleet)[0] == 0
+
+
+def test_missing_dependency_is_named_and_a_deploy_fixes_it(fleet):
+    server = fleet.servers[0]
+    server.run(f"rm -rf {ROOT}/current/.venv/lib/python3*/site-packages/blinker*")
+    code, output = doctor(fleet)
+    assert code != 0
+    fixes = problems(fleet)
+    assert "blinker missing (locked" in output
+    assert fixes["venv matches uv.lock"].startswith("make deploy")
+    assert "No module named 'blinker'" in output
+    fleet.deploy()
+    assert doctor(fleet)[0] == 0
+
+
+def test_wrong_module_path_is_named_and_a_deploy_fixes_it(fleet):
+    server = fleet.servers[0]
+    server.run(f"sed -i 's/my_flask_app.wsgi:app/my_flask_app.wsgy:app/' "
+               f"{ROOT}/current/deploy/gunicorn.conf.py && "
+               "systemctl restart my-flask-app.service || true")
+    code, output = doctor(fleet)
+    assert code != 0
+    assert "loads my_flask_app.wsgy:app, but the app is my_flask_app.wsgi:app" in output
+    assert "WSGI entry point" in problems(fleet)
+    fleet.deploy()
+    assert doctor(fleet)[0] == 0
+
+
+def test_doctor_local_reports_a_broken_checkout(fleet):
+    project = fleet.project
+    site = project / "deploy/nginx/my-flask-app.conf"
+    original = site.read_text()
+    site.write_text(original.replace("app.sock", "elsewhere.sock"))
+    try:
+        result = subprocess.run(["make", "-s", "doctor-local"], cwd=project, capture_output=True,
+                                text=True, env=tool_env(), check=False)
+        assert result.returncode != 0
+        assert "PROBLEM  socket path: nginx connects to /run/my-flask-app/elsewhere.sock" \
+            in result.stdout
+    finally:
+        site.write_text(original)
+    result = subprocess.run(["make", "-s", "doctor-local"], cwd=project, capture_output=True,
+                            text=True, env=tool_env(), check=False)
+    assert result.returncode == 0, result.stdout
