@@ -25,7 +25,9 @@ $(VENV)/.synced: pyproject.toml uv.lock
 	@touch $@
 
 test: deps $(VENV)/.synced ## Run the whole test suite (installs what it needs first)
-	PATH="$(BIN):$$PATH" $(BIN)/pytest -n $(JOBS) $(PYTEST_ARGS)
+	PATH="$(BIN):$$PATH" $(BIN)/pytest -n $(JOBS) -m "not deploy" $(PYTEST_ARGS)
+	@# The deploy tests build on each other on one fleet of booted servers: one process.
+	PATH="$(BIN):$$PATH" $(BIN)/pytest -m deploy $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.synced ## Skip the tests that bootstrap generated projects
 	PATH="$(BIN):$$PATH" $(BIN)/pytest -n $(JOBS) -m "not slow" $(PYTEST_ARGS)

@@ -18,6 +18,8 @@ import pytest
 from debian_server import DEPLOY_USER, Lab
 from test_generated_project import tool_env
 
+# The tests build on each other (provision, deploy, redeploy, ...) on one fleet, in
+# order: `make test` runs the deploy-marked tests in one process, after the rest.
 pytestmark = [pytest.mark.slow, pytest.mark.deploy]
 
 DOMAIN = "shop.example.com"
@@ -42,11 +44,17 @@ class Fleet:
         result = self.lab.client(
             ["make", "-C", str(self.project), *target, f"INVENTORY={self.inventory}",
              # the test servers have no package mirror: everything is installed already
-             "ANSIBLE_ARGS=-e apt_update_cache=false"], check=False, timeout=900)
+             "ANSIBLE_ARGS=-e apt_update_cache=false"], check=False, timeout=900,
+            env=self.ansible_env())
         if check and result.returncode != 0:
             pytest.fail(f"make {' '.join(target)} exited {result.returncode}:\n"
                         f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
         return result
+
+    def ansible_env(self) -> dict[str, str]:
+        # Labs running side by side reuse addresses: each needs its own ssh control
+        # sockets, or Ansible would reuse another lab's connection to "the same" host.
+        return {**os.environ, "ANSIBLE_SSH_CONTROL_PATH_DIR": str(self.lab.workdir / "ssh-cp")}
 
     def bundle(self) -> str:
         """Build the bundle on this machine (it fetches wheels; the client has no network)."""
@@ -210,7 +218,7 @@ def test_a_deploy_killed_midway_leaves_the_site_serving(fleet, after_s):
     deploy = subprocess.Popen(
         ["ip", "netns", "exec", fleet.lab.client_ns, "make", "-C", str(fleet.project),
          "deploy", f"BUNDLE={bundle}", f"INVENTORY={fleet.inventory}",
-         "ANSIBLE_ARGS=-e apt_update_cache=false"],
+         "ANSIBLE_ARGS=-e apt_update_cache=false"], env=fleet.ansible_env(),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     time.sleep(after_s)
     os.killpg(deploy.pid, signal.SIGKILL)

@@ -15,6 +15,7 @@ import pytest
 from test_deploy import DOMAIN, GIT, Fleet
 from test_generated_project import tool_env
 
+# One provisioned server for all the breakages, in order (run in one process).
 pytestmark = [pytest.mark.slow, pytest.mark.deploy]
 
 ROOT = "/srv/my-flask-app"
