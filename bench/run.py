@@ -147,7 +147,7 @@ def bench_serving(workdir: Path, runs: int, seconds: float) -> dict[str, list]:
         install_site(site, site.site_file())
         start_app_server(site)
         # The tutorial's side: gunicorn -w 4 on TCP, nginx proxy_pass to it.
-        sandbox.write(f"/etc/nginx/sites-enabled/naive.conf", NAIVE_SITE)
+        sandbox.write("/etc/nginx/sites-enabled/naive.conf", NAIVE_SITE)
         user = site.answers["service_user"]
         naive = sandbox.start("naive-gunicorn", ["sh", "-c", (
             f"cd {current} && set -a && . {site.answers['install_path']}/shared/app.env && "

@@ -153,10 +153,16 @@ def test_make_serve_runs_the_chosen_app_server_on_loopback(rendered, tmp_path, a
         static = urllib.request.urlopen(f"http://127.0.0.1:{port}/static/style.css")  # noqa: S310
         assert static.headers["Content-Type"].startswith("text/css")
     finally:
-        # Ctrl-C, as a developer stops `make serve`.
+        # Ctrl-C, as a developer stops `make serve`; a second, harder one if that hangs
+        # (uWSGI now and then keeps respawning workers killed by the same Ctrl-C).
         with contextlib.suppress(ProcessLookupError):
             os.killpg(server.pid, signal.SIGINT)
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=15)
         output = log_path.read_text()
         if app_server == "mod_wsgi":
             shutil.rmtree(project.parent)
