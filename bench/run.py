@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from conftest import VENV_BIN, render  # noqa: E402
+from conftest import VENV_BIN, render, require_tool  # noqa: E402
 from sandbox import Sandbox  # noqa: E402
 from server_install import (  # noqa: E402
     Site,
@@ -135,6 +135,7 @@ def wrk(sandbox: Sandbox, url: str, host: str, seconds: float) -> tuple[float, f
 
 
 def bench_serving(workdir: Path, runs: int, seconds: float) -> dict[str, list]:
+    require_tool("wrk", "wrk")
     project = render(workdir / "serving", {"tls": "none", "domain": DOMAIN})
     populate_uv_cache(project, workdir)
     sandbox = Sandbox(workdir / "sandbox")
