@@ -85,10 +85,9 @@ class Fleet:
         return server.run("ls /srv/my-flask-app/releases").stdout.split()
 
 
-@pytest.fixture(scope="module")
-def fleet(rendered, tmp_path_factory):
-    source = rendered(tls="none", domain=DOMAIN, deploy_hosts="web1 web2")
-    workdir = tmp_path_factory.mktemp("fleet")
+def committed_project(source: Path, workdir: Path) -> Path:
+    """A bootstrapped copy of a rendered project in a git repo with one commit, as a
+    user has it right before their first deploy."""
     project = workdir / "project"
     shutil.copytree(source, project)
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=project, check=True)
@@ -97,6 +96,14 @@ def fleet(rendered, tmp_path_factory):
     boot = subprocess.run(["make", "bootstrap"], cwd=project, capture_output=True, text=True,
                           env=tool_env(), check=False)
     assert boot.returncode == 0, boot.stdout + boot.stderr
+    return project
+
+
+@pytest.fixture(scope="module")
+def fleet(rendered, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("fleet")
+    project = committed_project(
+        rendered(tls="none", domain=DOMAIN, deploy_hosts="web1 web2"), workdir)
     lab = Lab(workdir)
     try:
         yield Fleet(lab, project)

@@ -8,11 +8,11 @@ fix, and checks that the doctor reports all ok again.
 
 import json
 import re
-import shutil
 import subprocess
 
 import pytest
-from test_deploy import DOMAIN, GIT, Fleet
+from debian_server import Lab
+from test_deploy import DOMAIN, Fleet, committed_project
 from test_generated_project import tool_env
 
 # One provisioned server for all the breakages, in order (run in one process).
@@ -24,18 +24,8 @@ SOCKET = "/run/my-flask-app/app.sock"
 
 @pytest.fixture(scope="module")
 def fleet(rendered, tmp_path_factory):
-    from debian_server import Lab
-
-    source = rendered(tls="none", domain=DOMAIN, deploy_hosts="web1")
     workdir = tmp_path_factory.mktemp("doctor")
-    project = workdir / "project"
-    shutil.copytree(source, project)
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=project, check=True)
-    subprocess.run([*GIT, "add", "-A"], cwd=project, check=True)
-    subprocess.run([*GIT, "commit", "-qm", "generated"], cwd=project, check=True)
-    boot = subprocess.run(["make", "bootstrap"], cwd=project, capture_output=True, text=True,
-                          env=tool_env(), check=False)
-    assert boot.returncode == 0, boot.stdout + boot.stderr
+    project = committed_project(rendered(tls="none", domain=DOMAIN, deploy_hosts="web1"), workdir)
     lab = Lab(workdir)
     try:
         fleet = Fleet(lab, project, servers=1)

@@ -31,6 +31,29 @@ def run(*args: str, cwd: Path = ROOT) -> str:
     return result.stdout.strip()
 
 
+def download_wheels(requirements: Path, dest: Path, python_version: str, arch: str) -> None:
+    """Wheels (never sources) of the hashed requirements, for the servers' Python and CPU."""
+    platforms = [f"manylinux_2_{v}_{arch}" for v in (28, 17)] + [f"manylinux2014_{arch}"]
+    run(
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--only-binary=:all:",
+        "--no-deps",
+        "--require-hashes",
+        f"--python-version={python_version}",
+        "--implementation=cp",
+        *[f"--platform={p}" for p in platforms],
+        "-r",
+        str(requirements),
+        "-d",
+        str(dest),
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--force", action="store_true", help="deploy a dirty work tree")
@@ -72,25 +95,7 @@ def main() -> None:
         with tarfile.open(stage / "source.tar") as archive:
             archive.extractall(source, filter="data")
         run(uv, "build", "--wheel", "--quiet", f"--out-dir={wheels}", cwd=source)
-        platforms = [f"manylinux_2_{v}_{args.arch}" for v in (28, 17)]
-        run(
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--only-binary=:all:",
-            "--no-deps",
-            "--require-hashes",
-            f"--python-version={args.python_version}",
-            "--implementation=cp",
-            *[f"--platform={p}" for p in [*platforms, f"manylinux2014_{args.arch}"]],
-            "-r",
-            str(requirements),
-            "-d",
-            str(wheels),
-        )
+        download_wheels(requirements, wheels, args.python_version, args.arch)
         # uv itself, for the server: it builds the release's venv from the wheelhouse.
         tools = stage / "tools"
         tools.mkdir()
@@ -99,24 +104,7 @@ def main() -> None:
         if not uv_requirement:
             sys.exit("build_release: uv is missing from the dev dependencies in uv.lock")
         (tools / "requirements.txt").write_text(uv_requirement.group(0))
-        run(
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--only-binary=:all:",
-            "--no-deps",
-            "--require-hashes",
-            f"--python-version={args.python_version}",
-            "--implementation=cp",
-            *[f"--platform={p}" for p in [*platforms, f"manylinux2014_{args.arch}"]],
-            "-r",
-            str(tools / "requirements.txt"),
-            "-d",
-            str(tools),
-        )
+        download_wheels(tools / "requirements.txt", tools, args.python_version, args.arch)
         shutil.copy(source / "deploy" / "release.sh", stage / "release.sh")
         args.out.mkdir(parents=True, exist_ok=True)
         bundle = args.out / f"{release_id}.tar.gz"
