@@ -11,7 +11,7 @@ JOBS ?= auto
 # The tests never want uv to fetch a Python build: only PyPI is reachable.
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help deps test test-fast lint relock clean
+.PHONY: help deps test test-fast lint relock cookiecutter clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,11 +33,15 @@ test-fast: $(VENV)/.synced ## Skip the tests that bootstrap generated projects
 	PATH="$(BIN):$$PATH" $(BIN)/pytest -n $(JOBS) -m "not slow" $(PYTEST_ARGS)
 
 lint: $(VENV)/.synced ## ruff on the repo's own Python, shellcheck on its scripts
-	$(BIN)/ruff check tests scripts
+	$(BIN)/ruff check tests scripts hooks bench
 	$(BIN)/shellcheck scripts/*.sh .ci/run
 
 relock: $(VENV)/.synced ## Re-lock the generated project's dependencies (locks/)
 	PATH="$(BIN):$$PATH" $(BIN)/python scripts/relock.py
+	$(MAKE) cookiecutter
+
+cookiecutter: $(VENV)/.synced ## Rebuild cookiecutter/ from copier.yml and template/ (commit it)
+	$(BIN)/python hooks/build_cookiecutter.py
 
 clean: ## Remove the venv and caches
 	rm -rf $(VENV) .cache .pytest_cache .ruff_cache

@@ -82,3 +82,33 @@ def rendered(tmp_path_factory):
         return cache[key]
 
     return get
+
+
+GIT_ID = ["-c", "user.name=Test", "-c", "user.email=test@example.com"]
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *GIT_ID, *args], cwd=cwd, check=True, capture_output=True,
+                          text=True).stdout
+
+
+def commit_all(repo: Path, message: str) -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+
+
+@pytest.fixture
+def template_repo(tmp_path) -> Path:
+    """A copy of this template (uncommitted work included) as its own repo, tagged v0.1.0:
+    what users clone, so `copier update` and `cruft update` can be tested against it."""
+    repo = tmp_path / "template"
+    files = git(ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "-z")
+    for name in filter(None, files.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, repo / name)
+    git(repo.parent, "init", "-q", "-b", "main", str(repo))
+    commit_all(repo, "template v0.1.0")
+    git(repo, "tag", "v0.1.0")
+    return repo

@@ -1,44 +1,15 @@
 """`copier update` brings template releases into a project without losing the user's edits."""
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import copier
 import pytest
 import yaml
-from conftest import ROOT, render
+from conftest import commit_all, git, render
 
-GIT_ID = ["-c", "user.name=Test", "-c", "user.email=test@example.com"]
 GUNICORN_CONF = "deploy/gunicorn.conf.py"
 CONFLICT = re.compile(r"^(<<<<<<<|>>>>>>>) ", re.MULTILINE)
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *GIT_ID, *args], cwd=cwd, check=True, capture_output=True,
-                          text=True).stdout
-
-
-def commit_all(repo: Path, message: str) -> None:
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", message)
-
-
-@pytest.fixture
-def template_repo(tmp_path) -> Path:
-    """A copy of this template (uncommitted work included) as its own repo, tagged v0.1.0."""
-    repo = tmp_path / "template"
-    files = git(ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "-z")
-    for name in filter(None, files.split("\0")):
-        source = ROOT / name
-        if source.is_file():
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, repo / name)
-    git(repo.parent, "init", "-q", "-b", "main", str(repo))
-    commit_all(repo, "template v0.1.0")
-    git(repo, "tag", "v0.1.0")
-    return repo
 
 
 def release(repo: Path, tag: str, edits: dict[str, tuple[str, str]],

@@ -1,0 +1,486 @@
+#!/usr/bin/env python3
+"""`make doctor`: find the classic deployment failures and say how to fix each.
+
+On a server (`make doctor` runs this there as root through Ansible) it checks the whole
+chain a request takes: the web server's configuration and port, the socket between it
+and the app server (same path on both sides, reachable by the web server's group), the
+systemd units, the live release and its venv against uv.lock, the app's import as the
+service user with the service's environment, /healthz on the socket and through the web
+server{% if cookiecutter.tls != 'none' %}, and the TLS certificate{% endif %}.
+Locally (`make doctor-local`) it checks what can be checked without a server: the venv,
+the import, the WSGI entry point and that the configuration files agree.
+
+One line per check; each problem comes with its cause and the command that fixes it.
+Exit status 1 when anything is wrong. `--json` prints the same as a JSON list.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import re
+import socket
+import ssl
+import stat
+import subprocess
+import sys
+import tomllib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path("{{ cookiecutter.install_path }}")
+CURRENT = ROOT / "current"
+ENV_FILE = ROOT / "shared" / "app.env"
+SLUG = "{{ cookiecutter.project_slug }}"
+SERVICE_USER = "{{ cookiecutter.service_user }}"
+WEB_GROUP = "www-data"
+APP_SERVER = "{{ cookiecutter.app_server }}"
+WEB_SERVER = "{{ cookiecutter.web_server }}"
+WEB_SERVICE = "{{ cookiecutter.__web_server_service }}"
+WEB_CONFIG_TEST = "{{ cookiecutter.__web_server_config_test }}"
+SOCKET = "{{ cookiecutter.__app_socket_path }}"
+DOMAIN = "{{ cookiecutter.domain }}"
+TLS = "{{ cookiecutter.tls }}"
+CERT = Path("{{ cookiecutter.__tls_cert_file }}")
+ENTRY_POINT = "{{ cookiecutter.package_name }}.wsgi:app"
+SITE_FILES = {
+    "nginx": f"/etc/nginx/sites-enabled/{SLUG}.conf",
+    "apache": f"/etc/apache2/sites-enabled/{SLUG}.conf",
+    "lighttpd": f"/etc/lighttpd/conf-enabled/50-{SLUG}.conf",
+}
+CERT_WARN_DAYS = 14
+
+
+@dataclass
+class Result:
+    check: str
+    ok: bool
+    detail: str = ""
+    fix: str = ""
+
+
+def ok(check: str, detail: str = "") -> Result:
+    return Result(check, True, detail)
+
+
+def problem(check: str, detail: str, fix: str) -> Result:
+    return Result(check, False, detail, fix)
+
+
+def sh(
+    command: str, timeout: float = 60, env: dict | None = None
+) -> subprocess.CompletedProcess[str]:
+    # Only this file's own fixed commands, with paths from the copier answers.
+    return subprocess.run(  # noqa: S602
+        command, shell=True, capture_output=True, text=True, timeout=timeout, check=False, env=env
+    )
+
+
+def last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+# --- the project's own files -------------------------------------------------------------
+
+
+def socket_path_in_site(text: str) -> str | None:
+    match = re.search(r"unix:(/[^\s;|\"]+)|\"socket\" => \"(/[^\"]+)\"", text)
+    return (match.group(1) or match.group(2)) if match else None
+
+
+def socket_path_of_app_server(release: Path) -> str | None:
+    unit = Path(f"/etc/systemd/system/{SLUG}.socket")
+    if unit.is_file():
+        match = re.search(r"^ListenStream=(\S+)", unit.read_text(), re.MULTILINE)
+        return match.group(1) if match else None
+    configs = {
+        "gunicorn": (release / "deploy/gunicorn.conf.py", r"unix:(/[^\"\]]+)"),
+        "uwsgi": (release / "deploy/uwsgi.ini", r"^socket = (\S+)"),
+    }
+    if APP_SERVER not in configs:
+        return None
+    path, pattern = configs[APP_SERVER]
+    match = re.search(pattern, path.read_text(), re.MULTILINE) if path.is_file() else None
+    return match.group(1) if match else None
+
+
+def check_socket_paths(site_file: Path, release: Path) -> Result:
+    name = "socket path"
+    if APP_SERVER == "mod_wsgi":
+        return ok(name, "mod_wsgi runs inside Apache: no socket of ours")
+    if not site_file.is_file():
+        return problem(name, f"{site_file} is missing", "make provision")
+    site, app = socket_path_in_site(site_file.read_text()), socket_path_of_app_server(release)
+    if site == app:
+        return ok(name, f"{WEB_SERVER} and {APP_SERVER} both use {site}")
+    return problem(
+        name,
+        f"{WEB_SERVER} connects to {site} but the app server listens on {app}: every request "
+        "fails with 502",
+        f"make both use {SOCKET} (the site file and the .socket unit), then make provision",
+    )
+
+
+def locked_runtime_packages(release: Path) -> dict[str, str]:
+    """Name -> version of everything the project needs at run time, per uv.lock."""
+    lock = tomllib.loads((release / "uv.lock").read_text())
+    packages = {p["name"]: p for p in lock["package"]}
+    project = next(p for p in lock["package"] if p.get("source", {}).get("editable") == ".")
+    wanted, pending = {}, [d["name"] for d in project.get("dependencies", [])]
+    while pending:
+        name = pending.pop()
+        if name in wanted or name not in packages:
+            continue
+        wanted[name] = packages[name]["version"]
+        pending += [d["name"] for d in packages[name].get("dependencies", [])]
+    return wanted
+
+
+def check_venv(release: Path) -> Result:
+    name = "venv matches uv.lock"
+    python = release / ".venv/bin/python"
+    if not python.exists():
+        return problem(name, f"{python} does not exist", fix_for_venv(release))
+    script = (
+        "import importlib.metadata as m, json, sys\n"
+        "out = {}\n"
+        "for name in sys.argv[1:]:\n"
+        "    try: out[name] = m.version(name)\n"
+        "    except m.PackageNotFoundError: out[name] = None\n"
+        "print(json.dumps(out))\n"
+    )
+    wanted = locked_runtime_packages(release)
+    result = subprocess.run(  # noqa: S603 - the venv's own python, fixed script
+        [str(python), "-c", script, *wanted], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        return problem(
+            name,
+            f"the venv's Python does not run: {last_line(result.stderr)}",
+            fix_for_venv(release),
+        )
+    installed = json.loads(result.stdout)
+    wrong = {n: (v, installed.get(n)) for n, v in wanted.items() if installed.get(n) != v}
+    if not wrong:
+        return ok(name, f"{len(wanted)} packages as locked")
+    listed = ", ".join(f"{n} {got or 'missing'} (locked {v})" for n, (v, got) in wrong.items())
+    return problem(name, listed, fix_for_venv(release))
+
+
+def fix_for_venv(release: Path) -> str:
+    if release == CURRENT:
+        return "make deploy (builds a fresh venv from uv.lock)"
+    return "make bootstrap"
+
+
+def check_import(release: Path, as_service_user: bool) -> Result:
+    name = "app imports"
+    module, _, attribute = ENTRY_POINT.partition(":")
+    code = f"import {module} as m; getattr(m, {attribute!r})"
+    command = f"cd {release} && .venv/bin/python -c {code!r}"
+    env = dict(os.environ)
+    if not as_service_user and "FLASK_SECRET_KEY" not in env:
+        env["FLASK_DEBUG"] = "1"  # a checkout has no secret key: debug mode makes one up
+    if as_service_user:
+        command = (
+            f"set -a; . {ENV_FILE}; set +a; cd {release} && setpriv --reuid={SERVICE_USER} "
+            f"--regid={SERVICE_USER} --init-groups .venv/bin/python -c {code!r}"
+        )
+    result = sh(command, env=env)
+    if result.returncode == 0:
+        return ok(name, f"{ENTRY_POINT} loads")
+    error = last_line(result.stderr)
+    if "ModuleNotFoundError" in error and f"'{module.split('.')[0]}'" not in error:
+        fix = "add the package to dependencies in pyproject.toml, make lock, commit, make deploy"
+    elif "ModuleNotFoundError" in error or "AttributeError" in error:
+        fix = f"point the WSGI entry point at {ENTRY_POINT} (see check 'WSGI entry point')"
+    else:
+        fix = "fix the error above in the app (make test locally), then make deploy"
+    return problem(name, error, fix)
+
+
+def check_entry_point(release: Path) -> Result:
+    name = "WSGI entry point"
+    configs = {
+        "gunicorn": (release / "deploy/gunicorn.conf.py", r"^wsgi_app = \"([^\"]+)\""),
+        "uwsgi": (release / "deploy/uwsgi.ini", r"^module = (\S+)"),
+        "mod_wsgi": (release / "deploy/mod_wsgi_entry.py", r"^from (\S+) import app as"),
+    }
+    path, pattern = configs[APP_SERVER]
+    match = re.search(pattern, path.read_text(), re.MULTILINE) if path.is_file() else None
+    configured = match.group(1) if match else None
+    if APP_SERVER == "mod_wsgi" and configured:
+        configured += ":app"
+    if configured == ENTRY_POINT:
+        return ok(name, f"{path.name} loads {configured}")
+    return problem(
+        name,
+        f"{path} loads {configured or 'nothing'}, but the app is {ENTRY_POINT}",
+        f"set it back to {ENTRY_POINT} in {path.relative_to(release)}, commit, make deploy",
+    )
+
+
+# --- the server ---------------------------------------------------------------------------
+
+
+def check_current() -> Result:
+    name = "live release"
+    if not CURRENT.is_symlink():
+        return problem(name, f"{CURRENT} is not a link to a release", "make deploy")
+    target = CURRENT.resolve()
+    if not (target / ".venv/bin/python").exists():
+        return problem(
+            name,
+            f"{CURRENT} points at {target}, which is not a complete release",
+            "make rollback (or make deploy)",
+        )
+    return ok(name, target.name)
+
+
+def check_env_file() -> Result:
+    name = "environment file"
+    if not ENV_FILE.is_file():
+        return problem(name, f"{ENV_FILE} is missing", "make provision (creates it with a new key)")
+    info = ENV_FILE.stat()
+    group = sh(f"stat -c %G {ENV_FILE}").stdout.strip()
+    if info.st_mode & stat.S_IRWXO or group != SERVICE_USER:
+        return problem(
+            name,
+            f"{ENV_FILE} is mode {stat.S_IMODE(info.st_mode):o}, group {group}: secrets "
+            f"readable by other users"
+            if info.st_mode & stat.S_IRWXO
+            else f"{ENV_FILE} belongs to group {group}: {SERVICE_USER} cannot read it",
+            f"chown root:{SERVICE_USER} {ENV_FILE} && chmod 640 {ENV_FILE}",
+        )
+    return ok(name, f"root:{group} {stat.S_IMODE(info.st_mode):o}")
+
+
+def check_release_readable() -> Result:
+    name = "release readable by the app"
+    result = sh(
+        f"setpriv --reuid={SERVICE_USER} --regid={SERVICE_USER} --init-groups "
+        f"find -L {CURRENT}/ ! -readable -print -quit"
+    )
+    unreadable = result.stdout.strip()
+    if result.returncode == 0 and not unreadable:
+        return ok(name, f"{SERVICE_USER} can read {CURRENT}")
+    return problem(
+        name,
+        f"{SERVICE_USER} cannot read {unreadable or CURRENT}",
+        f"chmod -R go-w,a+rX {ROOT}/releases",
+    )
+
+
+def check_units() -> Result:
+    name = "systemd units"
+    units = [f"{WEB_SERVICE}.service"]
+    if APP_SERVER != "mod_wsgi":
+        units = [f"{SLUG}.socket", f"{SLUG}.service", *units]
+    states = {u: sh(f"systemctl is-active {u}").stdout.strip() for u in units}
+    enabled = {u: sh(f"systemctl is-enabled {u}").stdout.strip() for u in units}
+    bad = [u for u in units if states[u] != "active" or enabled[u] != "enabled"]
+    if not bad:
+        return ok(name, ", ".join(f"{u} active" for u in units))
+    detail = ", ".join(f"{u} is {states[u]}/{enabled[u]}" for u in bad)
+    log = sh(f"journalctl --no-pager -n 3 -o cat -u {bad[0]}").stdout.strip().replace("\n", " | ")
+    return problem(
+        name,
+        f"{detail}{'; last log: ' + log if log else ''}",
+        f"systemctl reset-failed {' '.join(bad)}; systemctl enable --now {' '.join(bad)}",
+    )
+
+
+def check_socket_owner() -> Result:
+    name = "socket permissions"
+    if APP_SERVER == "mod_wsgi":
+        return ok(name, "mod_wsgi runs inside Apache: no socket of ours")
+    path = Path(SOCKET)
+    if not path.is_socket():
+        return problem(
+            name, f"{SOCKET} does not exist", f"systemctl restart {SLUG}.socket {SLUG}.service"
+        )
+    owner = sh(f"stat -c '%U:%G %a' {SOCKET}").stdout.strip()
+    readable = (
+        sh(
+            f"setpriv --reuid={WEB_GROUP} --regid={WEB_GROUP} --init-groups test -w {SOCKET}"
+        ).returncode
+        == 0
+    )
+    if readable and owner.split()[0].endswith(f":{WEB_GROUP}"):
+        return ok(name, f"{SOCKET} {owner}")
+    return problem(
+        name,
+        f"{SOCKET} is {owner}: {WEB_SERVER} (group {WEB_GROUP}) cannot connect, so it answers "
+        f"502; systemd recreates the socket as root:{WEB_GROUP} 660",
+        f"systemctl stop {SLUG}.service {SLUG}.socket && "
+        f"systemctl start {SLUG}.socket {SLUG}.service",
+    )
+
+
+def check_web_config() -> Result:
+    name = f"{WEB_SERVER} configuration test"
+    result = sh(WEB_CONFIG_TEST)
+    if result.returncode == 0:
+        return ok(name, WEB_CONFIG_TEST)
+    reload = f"{WEB_CONFIG_TEST} && systemctl reload {WEB_SERVICE}"
+    return problem(
+        name, last_line(result.stderr or result.stdout), f"fix the file it names, then {reload}"
+    )
+
+
+def check_ports() -> Result:
+    name = "web ports"
+    ports = ["80"] if TLS == "none" else ["80", "443"]
+    listeners = sh("ss -Hltnp").stdout
+    wrong = []
+    for port in ports:
+        holders = set(re.findall(rf":{port}\s.*?users:\(\(\"([^\"]+)\",pid=(\d+)", listeners))
+        if not holders:
+            wrong.append(f"nothing listens on port {port}")
+        for process, pid in holders:
+            if not process.startswith(WEB_SERVICE[:6]):
+                wrong.append(f"port {port} is held by {process} (pid {pid})")
+    if not wrong:
+        return ok(name, f"{WEB_SERVER} listens on {', '.join(ports)}")
+    squatters = re.findall(r"pid (\d+)", " ".join(wrong))
+    fix = f"systemctl restart {WEB_SERVICE}"
+    if squatters:  # stop whatever took the port (and whatever starts it) first
+        fix = f"kill {' '.join(sorted(set(squatters)))} && {fix}"
+    return problem(name, "; ".join(wrong), fix)
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(SOCKET)
+
+
+def get_healthz(connection: http.client.HTTPConnection) -> tuple[int, str]:
+    connection.request("GET", "/healthz", headers={"Host": DOMAIN})
+    response = connection.getresponse()
+    return response.status, response.read().decode(errors="replace")
+
+
+def check_health_on_socket() -> Result:
+    name = "/healthz on the socket"
+    if APP_SERVER != "gunicorn":
+        return ok(name, f"{APP_SERVER} does not speak HTTP on its socket: see the next check")
+    try:
+        status, body = get_healthz(UnixHTTPConnection("localhost", timeout=10))
+    except OSError as error:
+        return problem(name, f"{SOCKET}: {error}", f"systemctl restart {SLUG}.service")
+    if status == 200:
+        return ok(name, body.strip())
+    return problem(name, f"{status} {body.strip()}", "see the app's log: make logs")
+
+
+def check_health_through_web_server() -> Result:
+    name = f"/healthz through {WEB_SERVER}"
+    if TLS == "none":
+        connection = http.client.HTTPConnection("127.0.0.1", 80, timeout=10)
+    else:
+        context = ssl.create_default_context()
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        connection = http.client.HTTPSConnection("127.0.0.1", 443, timeout=10, context=context)
+    try:
+        status, body = get_healthz(connection)
+    except OSError as error:
+        return problem(name, f"no answer: {error}", f"systemctl restart {WEB_SERVICE}")
+    if status == 200:
+        return ok(name, body.strip())
+    return problem(
+        name,
+        f"{status}: the checks above say why",
+        f"fix the problems above; the log: make logs, /var/log/{WEB_SERVICE}/",
+    )
+
+
+def check_certificate() -> Result:
+    name = "TLS certificate"
+    if TLS == "none":
+        return ok(name, "plain HTTP (tls=none)")
+    renew = "make tls" if TLS == "letsencrypt" else f"install a new certificate at {CERT}"
+    if not CERT.is_file():
+        first = "make provision" if TLS == "letsencrypt" else renew
+        return problem(name, f"{CERT} is missing", first)
+    end = sh(f"openssl x509 -enddate -noout -in {CERT}").stdout.strip().partition("=")[2]
+    expires = datetime.strptime(end, "%b %d %H:%M:%S %Y %Z").replace(tzinfo=UTC)
+    left = expires - datetime.now(UTC)
+    if left < timedelta(days=CERT_WARN_DAYS):
+        return problem(name, f"{CERT} expires {expires:%Y-%m-%d} ({left.days} days)", renew)
+    return ok(name, f"valid until {expires:%Y-%m-%d}")
+
+
+def server_checks() -> list[Callable[[], Result]]:
+    site = Path(SITE_FILES[WEB_SERVER])
+    return [
+        check_current,
+        check_env_file,
+        check_release_readable,
+        lambda: check_venv(CURRENT),
+        lambda: check_entry_point(CURRENT),
+        lambda: check_import(CURRENT, as_service_user=True),
+        lambda: check_socket_paths(site, CURRENT),
+        check_units,
+        check_socket_owner,
+        check_web_config,
+        check_ports,
+        check_health_on_socket,
+        check_health_through_web_server,
+        check_certificate,
+    ]
+
+
+def local_checks(project: Path) -> list[Callable[[], Result]]:
+    site = project / "deploy" / WEB_SERVER / f"{SLUG}.conf"
+    return [
+        lambda: check_venv(project),
+        lambda: check_entry_point(project),
+        lambda: check_import(project, as_service_user=False),
+        lambda: check_socket_paths(site, project),
+    ]
+
+
+def run_checks(checks: list[Callable[[], Result]]) -> list[Result]:
+    results = []
+    for check in checks:
+        try:
+            results.append(check())
+        except Exception as error:  # noqa: BLE001 - a broken check is a finding too
+            results.append(
+                problem(
+                    getattr(check, "__name__", "check"),
+                    repr(error),
+                    "report this: the doctor itself failed",
+                )
+            )
+        if results[-1].check == "live release" and not results[-1].ok:
+            break  # nothing else can be checked without a release
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--local", action="store_true", help="check this checkout, not a server")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = parser.parse_args()
+    project = Path(__file__).resolve().parent.parent
+    results = run_checks(local_checks(project) if args.local else server_checks())
+    if args.json:
+        print(json.dumps([asdict(r) for r in results], indent=2))
+    else:
+        for result in results:
+            print(f"{'ok' if result.ok else 'PROBLEM':8} {result.check}: {result.detail}")
+            if not result.ok:
+                print(f"{'':8} fix: {result.fix}")
+    return 0 if all(r.ok for r in results) else 1
+
+
+if __name__ == "__main__":
+    if os.geteuid() != 0 and "--local" not in sys.argv:
+        sys.exit("doctor: run it as root on the server (make doctor does), or with --local")
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""Gunicorn settings for {{ cookiecutter.project_name }}.
+
+Used by the systemd service on the servers and by `make serve` locally. Override any
+setting for one run without editing this file, e.g.
+    GUNICORN_CMD_ARGS="--bind 127.0.0.1:8000 --workers 2" gunicorn -c deploy/gunicorn.conf.py
+Reference: https://docs.gunicorn.org/en/stable/settings.html
+"""
+
+import os
+
+wsgi_app = "{{ cookiecutter.package_name }}.wsgi:app"
+
+# Only the local web server talks to gunicorn, over a unix socket: never a TCP port on
+# 0.0.0.0, where sync workers can be stalled by a handful of slow clients. Under systemd
+# the socket is held by {{ cookiecutter.project_slug }}.socket and handed over (LISTEN_FDS), which
+# overrides this path and lets restarts queue requests instead of refusing them.
+bind = ["unix:{{ cookiecutter.__app_socket_path }}"]
+
+# Sync workers handle one request each; 2 per CPU core + 1 keeps the cores busy while
+# some workers wait on I/O. GUNICORN_WORKERS overrides it (e.g. for a small VPS).
+cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+workers = int(os.environ.get("GUNICORN_WORKERS", 2 * (cores or 1) + 1))
+
+# A worker silent for this long is killed and replaced (seconds).
+timeout = 30
+# On stop/reload, workers get this long to finish requests already in flight.
+graceful_timeout = 20
+# Replace each worker after about this many requests, so slow leaks cannot pile up;
+# the jitter keeps all workers from restarting at the same moment.
+max_requests = 2000
+max_requests_jitter = 200
+
+# Worker heartbeat files on tmpfs: a heartbeat on a slow disk can look like a hung worker.
+SHARED_MEMORY = "/dev/shm"  # noqa: S108 - gunicorn's documented choice, not a temp file
+worker_tmp_dir = SHARED_MEMORY if os.path.isdir(SHARED_MEMORY) else None
+
+# X-Forwarded-Proto is honoured only from these peers (unix-socket peers are always
+# trusted by gunicorn, and only the web server can reach the socket).
+forwarded_allow_ips = "127.0.0.1,::1"
+
+# Errors go to stderr, i.e. the systemd journal. No access log here: the web server
+# already logs every request with the client's address, and a second log line per
+# request costs the workers measurable throughput. For request timings, enable it for
+# a while with GUNICORN_CMD_ARGS="--access-logfile -".
+errorlog = "-"
+
+# Gunicorn 23+ opens a control socket in ~/.gunicorn by default, shared by every
+# instance of the same user (one instance's exit deletes another's) and unwritable
+# under systemd's read-only home. This app does not use it.
+control_socket_disable = True

@@ -1,0 +1,213 @@
+#!/bin/sh
+# Server side of `make deploy`, `make rollback` and `make releases` for {{ cookiecutter.project_name }}.
+# Ansible runs it on each server as root (deploy/ansible/*.yml); it is not meant to be
+# run by hand, though it is safe to:
+#
+#   release.sh activate BUNDLE_DIR RELEASE_ID   build, check, switch to and verify a release
+#   release.sh rollback [RELEASE_ID]            switch back to the previous (or a named) release
+#   release.sh list                             the releases, the live one marked with *
+#
+# Layout: {{ cookiecutter.install_path }}/releases/<id>/ (code + its own .venv), {{ cookiecutter.install_path }}/shared/
+# (app.env), {{ cookiecutter.install_path }}/current -> releases/<id>. The switch is one atomic rename,
+# and nothing touches the live release before the new one has passed its checks.
+set -eu
+
+ROOT="{{ cookiecutter.install_path }}"
+SERVICE_USER="{{ cookiecutter.service_user }}"
+KEEP_RELEASES="${KEEP_RELEASES:-5}"
+HEALTH_URL="{{ 'http' if cookiecutter.tls == 'none' else 'https' }}://{{ cookiecutter.domain }}/healthz"
+# Ask the web server on this machine, whatever the domain resolves to.
+CONNECT_TO="{{ cookiecutter.domain }}:{{ '80' if cookiecutter.tls == 'none' else '443' }}:127.0.0.1:{{ '80' if cookiecutter.tls == 'none' else '443' }}"
+
+say() { printf '%s: %s\n' "$(hostname)" "$*"; }
+die() {
+    printf '%s: FAILED: %s\n' "$(hostname)" "$*" >&2
+    exit 1
+}
+
+# A deploy holds this lock for its whole run; a second one waits for up to a minute,
+# then gives up. The kernel drops the lock when this process ends, however it ends.
+exec 9>"$ROOT/.deploy.lock"
+flock -w 60 9 || die "another deploy or rollback is running on this server"
+
+live_release() {
+    if [ -L "$ROOT/current" ]; then basename "$(readlink -f "$ROOT/current")"; fi
+}
+
+# Run a command as the service user with the app's environment, like systemd does.
+as_app() (
+    set -a
+    # shellcheck source=/dev/null # the server's environment file, KEY=value lines
+    . "$ROOT/shared/app.env"
+    set +a
+    exec setpriv --reuid="$SERVICE_USER" --regid="$SERVICE_USER" --init-groups -- "$@"
+)
+
+# Release names, oldest first (they start with a UTC timestamp).
+releases() {
+    find "$ROOT/releases" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | sort
+}
+
+switch_to() {
+    ln -sfn "releases/$1" "$ROOT/.current.new"
+    mv -T "$ROOT/.current.new" "$ROOT/current"
+}
+
+restart_app() {
+{% if cookiecutter.app_server == 'mod_wsgi' %}
+    # mod_wsgi's daemon processes restart when their script changes; Apache keeps their
+    # socket, so requests wait rather than fail.
+    touch "$ROOT/current/deploy/mod_wsgi_entry.py"
+{% else %}
+    # systemd holds the socket: requests queue during the restart, none is lost. A
+    # restart (not a reload) is needed so the new release's venv is used.
+    # A crash loop may have hit the unit's start limit: clear it, or no restart happens.
+    systemctl reset-failed {{ cookiecutter.project_slug }}.service 2>/dev/null || true
+    if ! systemctl restart {{ cookiecutter.project_slug }}.service; then
+        journalctl --no-pager -n 30 -u {{ cookiecutter.project_slug }}.service >&2
+        return 1
+    fi
+{% endif %}
+}
+
+healthy() { # RELEASE_ID: /healthz through the web server reports that release
+    for _ in $(seq 30); do
+        if curl -fsS --max-time 5 --connect-to "$CONNECT_TO" {{ '' if cookiecutter.tls == 'none' else '--insecure ' }}"$HEALTH_URL" 2>/dev/null |
+            grep -q "\"release\":\"$1\""; then
+            return 0
+        fi
+        sleep 0.5
+    done
+    return 1
+}
+
+check_release() { # DIR: the release works before anything live is touched
+    dir=$1
+    (cd "$dir" && as_app .venv/bin/python -c 'import {{ cookiecutter.package_name }}.wsgi') ||
+        die "the new release does not import ({{ cookiecutter.package_name }}.wsgi): see the traceback above"
+    (cd "$dir" && as_app .venv/bin/python - <<'PY') || die "the new release's /healthz fails: see above"
+import sys
+
+from {{ cookiecutter.package_name }}.wsgi import app
+
+response = app.test_client().get("/healthz")
+print(response.get_data(as_text=True).strip())
+sys.exit(response.status_code != 200)
+PY
+{% if cookiecutter.app_server != 'mod_wsgi' %}
+    check_socket_dir=$(mktemp -d /run/{{ cookiecutter.project_slug }}-check.XXXXXX)
+    chown "$SERVICE_USER" "$check_socket_dir"
+    # In the background, without the deploy lock (fd 9), its pid in a file to stop it by.
+{% if cookiecutter.app_server == 'gunicorn' %}
+    (cd "$dir" && GUNICORN_CMD_ARGS="--bind unix:$check_socket_dir/app.sock --workers 1 \
+        --pid $check_socket_dir/pid" as_app .venv/bin/gunicorn -c deploy/gunicorn.conf.py) \
+        >"$check_socket_dir/log" 2>&1 9>&- &
+{% else %}
+    (cd "$dir" && as_app .venv/bin/uwsgi --http-socket "$check_socket_dir/app.sock" \
+        --processes 1 --pidfile "$check_socket_dir/pid" --ini deploy/uwsgi.ini) \
+        >"$check_socket_dir/log" 2>&1 9>&- &
+{% endif %}
+    check_pid=$!
+    started=no
+    for _ in $(seq 40); do
+        if curl -fsS --max-time 5 --unix-socket "$check_socket_dir/app.sock" \
+            -H "Host: {{ cookiecutter.domain }}" http://localhost/healthz >/dev/null 2>&1; then
+            started=yes
+            break
+        fi
+        sleep 0.25
+    done
+    if [ -s "$check_socket_dir/pid" ]; then kill "$(cat "$check_socket_dir/pid")" 2>/dev/null || true; fi
+    wait "$check_pid" 2>/dev/null || true
+    if [ "$started" != yes ]; then
+        cat "$check_socket_dir/log" >&2
+        rm -rf "$check_socket_dir"
+        die "the new release did not answer /healthz under {{ cookiecutter.__app_server_label }} on a temporary socket"
+    fi
+    rm -rf "$check_socket_dir"
+{% endif %}
+    {{ cookiecutter.__web_server_config_test }} || die "the {{ cookiecutter.__web_server_label }} configuration test fails"
+}
+
+prune() {
+    live=$(live_release)
+    # Newest first; keep KEEP_RELEASES of them and, always, the live one.
+    releases | sort -r | tail -n +"$((KEEP_RELEASES + 1))" | while read -r old; do
+        [ "$old" = "$live" ] || rm -rf "${ROOT:?}/releases/$old"
+    done
+}
+
+activate() { # BUNDLE_DIR RELEASE_ID
+    bundle=$1
+    id=$2
+    dir="$ROOT/releases/$id"
+    previous=$(live_release)
+    [ "$id" != "$previous" ] || die "$id is already live"
+
+    say "building $id"
+    rm -rf "$dir" # what an interrupted deploy may have left
+    mkdir -p "$dir"
+    tar -xf "$bundle/source.tar" -C "$dir"
+    printf '%s\n' "$id" >"$dir/RELEASE"
+    # uv from the bundle (a wheel is a zip) builds the venv from the wheelhouse, offline.
+    tools="$bundle/tools/unpacked"
+    {{ cookiecutter.__server_python }} -m zipfile -e "$bundle"/tools/uv-*.whl "$tools"
+    uv=$(find "$tools" -path '*/scripts/uv' -type f)
+    chmod 755 "$uv"
+    "$uv" venv --quiet --no-cache --python {{ cookiecutter.__server_python }} "$dir/.venv"
+    "$uv" pip install --quiet --no-cache --offline --no-index --python "$dir/.venv/bin/python" \
+        --find-links "$bundle/wheelhouse" --require-hashes -r "$bundle/requirements.txt"
+    "$uv" pip install --quiet --no-cache --offline --no-index --python "$dir/.venv/bin/python" \
+        --no-deps "$bundle"/wheelhouse/{{ cookiecutter.project_slug | replace('-', '_') }}-*.whl
+    chown -R root:root "$dir"
+    chmod -R go-w,a+rX "$dir"
+
+    say "checking $id before it goes live"
+    check_release "$dir"
+
+    say "switching to $id (was ${previous:-none})"
+    switch_to "$id"
+    if ! restart_app || ! healthy "$id"; then
+        if [ -n "$previous" ]; then
+            switch_to "$previous"
+            restart_app || true
+        fi
+        die "$id did not start or pass /healthz through {{ cookiecutter.__web_server_label }} after the switch; back on ${previous:-nothing}"
+    fi
+    say "$id is live"
+    prune
+}
+
+rollback() { # [RELEASE_ID]
+    live=$(live_release)
+    if [ $# -gt 0 ]; then
+        target=$1
+    else
+        target=$(releases | grep -B1 -x "$live" | head -n 1)
+    fi
+    if [ -z "$target" ] || [ "$target" = "$live" ]; then
+        die "no release before $live to roll back to"
+    fi
+    [ -x "$ROOT/releases/$target/.venv/bin/python" ] || die "no release $target on this server"
+    say "rolling back from $live to $target"
+    switch_to "$target"
+    restart_app
+    healthy "$target" || die "$target did not pass /healthz after the rollback"
+    say "$target is live"
+}
+
+list() {
+    live=$(live_release)
+    releases | while read -r release; do
+        if [ "$release" = "$live" ]; then echo "* $release"; else echo "  $release"; fi
+    done
+}
+
+command=${1:-}
+[ $# -gt 0 ] && shift
+case "$command" in
+activate) activate "$@" ;;
+rollback) rollback "$@" ;;
+list) list ;;
+*) die "usage: release.sh activate BUNDLE_DIR RELEASE_ID | rollback [RELEASE_ID] | list" ;;
+esac

@@ -1,0 +1,117 @@
+"""Build the release bundle `make deploy` ships: build/releases/<id>.tar.gz.
+
+The bundle holds the committed source (git archive of HEAD), the locked runtime
+dependencies exported from uv.lock with their hashes, and a wheelhouse with every one of
+them as a wheel for the servers' Python and CPU, plus the app's own wheel. Servers
+install from it with pip --no-index: they need neither PyPI nor a compiler.
+
+Prints the bundle's path. Refuses a work tree with uncommitted changes unless --force:
+what is deployed must be a commit you can find again.
+"""
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def run(*args: str, cwd: Path = ROOT) -> str:
+    # Only fixed tool names with arguments this script builds: nothing from outside.
+    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False)  # noqa: S603
+    if result.returncode != 0:
+        sys.exit(f"build_release: {' '.join(args)} failed:\n{result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def download_wheels(requirements: Path, dest: Path, python_version: str, arch: str) -> None:
+    """Wheels (never sources) of the hashed requirements, for the servers' Python and CPU."""
+    platforms = [f"manylinux_2_{v}_{arch}" for v in (28, 17)] + [f"manylinux2014_{arch}"]
+    run(
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--only-binary=:all:",
+        "--no-deps",
+        "--require-hashes",
+        f"--python-version={python_version}",
+        "--implementation=cp",
+        *[f"--platform={p}" for p in platforms],
+        "-r",
+        str(requirements),
+        "-d",
+        str(dest),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--force", action="store_true", help="deploy a dirty work tree")
+    parser.add_argument("--python-version", default="3.11", help="the servers' Python")
+    parser.add_argument("--arch", default="x86_64", help="the servers' CPU (uname -m)")
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "releases")
+    args = parser.parse_args()
+
+    if run("git", "status", "--porcelain") and not args.force:
+        sys.exit(
+            "build_release: the work tree has uncommitted changes; commit them "
+            "(or deploy anyway with FORCE=1)"
+        )
+    release_id = f"{datetime.now(UTC):%Y%m%d%H%M%S}-{run('git', 'rev-parse', '--short=7', 'HEAD')}"
+    uv = (
+        shutil.which("uv", path=str(BIN))
+        or shutil.which("uv")
+        or sys.exit("build_release: uv not found: run `make bootstrap`")
+    )
+
+    with tempfile.TemporaryDirectory() as tmp:
+        stage = Path(tmp) / release_id
+        wheels = stage / "wheelhouse"
+        wheels.mkdir(parents=True)
+        run("git", "archive", "--format=tar", f"--output={stage / 'source.tar'}", "HEAD")
+        requirements = stage / "requirements.txt"
+        run(
+            uv,
+            "export",
+            "--frozen",
+            "--no-dev",
+            "--no-emit-project",
+            "--quiet",
+            f"--output-file={requirements}",
+        )
+        # The app's wheel from the committed source too, not from the work tree.
+        source = Path(tmp) / "source"
+        source.mkdir()
+        with tarfile.open(stage / "source.tar") as archive:
+            archive.extractall(source, filter="data")
+        run(uv, "build", "--wheel", "--quiet", f"--out-dir={wheels}", cwd=source)
+        download_wheels(requirements, wheels, args.python_version, args.arch)
+        # uv itself, for the server: it builds the release's venv from the wheelhouse.
+        tools = stage / "tools"
+        tools.mkdir()
+        dev = run(uv, "export", "--frozen", "--only-group=dev", "--no-emit-project", "--quiet")
+        uv_requirement = re.search(r"^uv==.*?(?=^\S|\Z)", dev, re.MULTILINE | re.DOTALL)
+        if not uv_requirement:
+            sys.exit("build_release: uv is missing from the dev dependencies in uv.lock")
+        (tools / "requirements.txt").write_text(uv_requirement.group(0))
+        download_wheels(tools / "requirements.txt", tools, args.python_version, args.arch)
+        shutil.copy(source / "deploy" / "release.sh", stage / "release.sh")
+        args.out.mkdir(parents=True, exist_ok=True)
+        bundle = args.out / f"{release_id}.tar.gz"
+        with tarfile.open(bundle, "w:gz") as archive:
+            archive.add(stage, arcname=release_id)
+    print(bundle)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""The application factory: builds a configured Flask app."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import health, views
+from .config import load_config
+from .logs import configure_logging
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Create the app; `overrides` wins over the environment (tests use it)."""
+    app = Flask(__name__)
+    load_config(app, overrides)
+    configure_logging(app.config["LOG_LEVEL"])
+
+    proxies = app.config["TRUSTED_PROXY_COUNT"]
+    if proxies:
+        # Trust exactly as many X-Forwarded-For/-Proto hops as there are proxies in front
+        # of us. Each proxy appends the address it saw, so the real client is the entry
+        # the outermost trusted proxy added; whatever a client wrote before it is ignored.
+        # X-Forwarded-Host/-Prefix stay untrusted: the web server passes those through
+        # from the client unchanged.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+
+    app.register_blueprint(views.blueprint)
+    app.register_blueprint(health.blueprint)
+    return app

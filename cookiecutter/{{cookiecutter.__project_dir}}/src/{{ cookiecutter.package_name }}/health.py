@@ -1,0 +1,36 @@
+"""/healthz: readiness for load balancers, deploy scripts and `make doctor`.
+
+It answers 200 {"status": "ok", ...} only when every registered check passes, else 503
+with the failing checks named. Register your own (database, cache, ...) with
+`register_check(app, "database", lambda: db.ping())`; a check passes when it returns
+without raising.
+"""
+
+from collections.abc import Callable
+
+from flask import Blueprint, Flask, current_app
+
+blueprint = Blueprint("health", __name__)
+
+Check = Callable[[], object]
+
+
+def register_check(app: Flask, name: str, check: Check) -> None:
+    app.extensions.setdefault("health_checks", {})[name] = check
+
+
+@blueprint.get("/healthz")
+def healthz():
+    failures = {}
+    for name, check in current_app.extensions.get("health_checks", {}).items():
+        try:
+            check()
+        except Exception as error:  # noqa: BLE001 - any failure means "not ready"
+            failures[name] = f"{type(error).__name__}: {error}"
+    body = {
+        "status": "fail" if failures else "ok",
+        "release": current_app.config["RELEASE_ID"],
+        "failures": failures,
+    }
+    # Never cached: a proxy must not keep answering "ok" for a dead app.
+    return body, 503 if failures else 200, {"Cache-Control": "no-store"}

@@ -1,0 +1,112 @@
+import pytest
+from flask import request
+
+from {{ cookiecutter.package_name }} import create_app
+from {{ cookiecutter.package_name }}.config import ConfigError
+from {{ cookiecutter.package_name }}.health import register_check
+
+
+def test_index_shows_the_project(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert b"<h1>{{ cookiecutter.project_name | e }}</h1>" in response.data
+
+
+def test_stylesheet_is_linked_and_served(client):
+    assert b"/static/style.css" in client.get("/").data
+    response = client.get("/static/style.css")
+    assert response.status_code == 200
+    assert response.mimetype == "text/css"
+
+
+def test_healthz_is_ok_and_never_cached(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "release": "development", "failures": {}}
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_healthz_names_a_failing_check(app, client):
+    def database():
+        raise ConnectionError("refused")
+
+    register_check(app, "database", database)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json["status"] == "fail"
+    assert response.json["failures"] == {"database": "ConnectionError: refused"}
+
+
+def test_settings_come_from_flask_prefixed_environment(monkeypatch):
+    monkeypatch.setenv("FLASK_SECRET_KEY", "from-env")
+    monkeypatch.setenv("FLASK_RELEASE_ID", "20260101-abc1234")
+    monkeypatch.setenv("FLASK_TRUSTED_PROXY_COUNT", "1")
+    app = create_app()
+    assert app.config["SECRET_KEY"] == "from-env"
+    assert app.config["TRUSTED_PROXY_COUNT"] == 1
+    assert app.test_client().get("/healthz").json["release"] == "20260101-abc1234"
+
+
+def test_release_id_comes_from_the_release_marker(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "RELEASE").write_text("20261124101500-abc1234\n")
+    app = create_app({"TESTING": True, "SECRET_KEY": "k"})
+    assert app.test_client().get("/healthz").json["release"] == "20261124101500-abc1234"
+
+
+def test_missing_secret_key_refuses_to_start_in_production(monkeypatch):
+    monkeypatch.delenv("FLASK_SECRET_KEY", raising=False)
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    with pytest.raises(ConfigError, match="FLASK_SECRET_KEY"):
+        create_app()
+
+
+def test_debug_runs_get_a_throwaway_secret_key(monkeypatch):
+    monkeypatch.delenv("FLASK_SECRET_KEY", raising=False)
+    first = create_app({"DEBUG": True}).config["SECRET_KEY"]
+    second = create_app({"DEBUG": True}).config["SECRET_KEY"]
+    assert len(first) == 64
+    assert first != second
+
+
+@pytest.mark.parametrize("bad", ["-1", "true", '"two"'])
+def test_bad_proxy_count_is_refused(monkeypatch, bad):
+    monkeypatch.setenv("FLASK_TRUSTED_PROXY_COUNT", bad)
+    with pytest.raises(ConfigError, match="TRUSTED_PROXY_COUNT"):
+        create_app({"SECRET_KEY": "k"})
+
+
+def _seen_remote_addr(app, headers):
+    @app.get("/_whoami")
+    def whoami():
+        return {"addr": request.remote_addr, "scheme": request.scheme}
+
+    env = {"REMOTE_ADDR": "127.0.0.1"}
+    return app.test_client().get("/_whoami", headers=headers, environ_base=env).json
+
+
+def test_behind_one_proxy_a_client_cannot_spoof_its_address():
+    app = create_app({"SECRET_KEY": "k", "TRUSTED_PROXY_COUNT": 1})
+    # The client sent "6.6.6.6"; the proxy appended the address it really saw.
+    seen = _seen_remote_addr(
+        app, {"X-Forwarded-For": "6.6.6.6, 203.0.113.7", "X-Forwarded-Proto": "https"}
+    )
+    assert seen == {"addr": "203.0.113.7", "scheme": "https"}
+
+
+def test_without_a_proxy_forwarded_headers_are_ignored():
+    app = create_app({"SECRET_KEY": "k"})
+    seen = _seen_remote_addr(app, {"X-Forwarded-For": "6.6.6.6", "X-Forwarded-Proto": "https"})
+    assert seen == {"addr": "127.0.0.1", "scheme": "http"}
+
+
+def test_request_body_over_the_limit_is_refused():
+    app = create_app({"SECRET_KEY": "k", "MAX_CONTENT_LENGTH": 10})
+
+    @app.post("/_upload")
+    def upload():
+        return {"size": len(request.get_data())}
+
+    client = app.test_client()
+    assert client.post("/_upload", data=b"x" * 10).status_code == 200
+    assert client.post("/_upload", data=b"x" * 11).status_code == 413
