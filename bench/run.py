@@ -5,16 +5,20 @@ B = the tutorial recipe) and reports the median and min-max of the runs:
 
 1. bootstrap: scripts/bootstrap.sh vs `pip install virtualenv; virtualenv env;
    env/bin/pip install flask gunicorn` (both with warm package caches);
-2. `copier copy --defaults` (no naive counterpart: absolute time);
+2. `copier copy --defaults` and `cookiecutter --no-input` on the built variant (no naive
+   counterpart: absolute times);
 3. GET / through the generated nginx site + gunicorn on its unix socket vs the tutorial's
    nginx `proxy_pass http://127.0.0.1:8000` + `gunicorn -w 4`, same app, same machine,
    with wrk; gunicorn alone on 127.0.0.1:8000 as the ceiling;
-4. a 100 KB static file: nginx itself vs Flask's static route behind the naive proxy.
+4. a 100 KB static file: nginx itself vs Flask's static route behind the naive proxy;
+5. failed requests while the project is redeployed under load (`make deploy` on a booted
+   server) vs the tutorial's plain `systemctl restart` under the same load;
+6. deploy time with unchanged dependencies, and rollback time (bench/deploys.py).
 
 The servers run in a sandbox (tests/sandbox.py): private network namespace, loopback only.
-Every load run is bounded in time. `--quick` runs each once, briefly (the smoke test).
-Not measured here yet: failed requests during a deploy vs a plain restart, deploy and
-rollback times (the deploy tests print those; see bench/RESULTS.md).
+The deploy measurements use a booted Debian server in namespaces of its own
+(tests/debian_server.py). Every load run is bounded in time. `--quick` runs each once,
+briefly (the smoke test).
 """
 
 import argparse
@@ -35,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from conftest import VENV_BIN, render, require_tool  # noqa: E402
+from deploys import bench_deploys  # noqa: E402
 from sandbox import Sandbox  # noqa: E402
 from server_install import (  # noqa: E402
     Site,
@@ -109,13 +114,22 @@ def bench_bootstrap(workdir: Path, runs: int) -> tuple[list[float], list[float]]
     return interleave(ours, tutorial, runs)
 
 
-def bench_generation(workdir: Path, runs: int) -> list[float]:
+def bench_generation(workdir: Path, runs: int) -> tuple[list[float], list[float]]:
+    """copier copy --defaults and cookiecutter --no-input of the same project, interleaved."""
     copier = str(VENV_BIN / "copier")
-    times = []
-    for n in range(runs):
-        times.append(timed([copier, "copy", "-q", "--defaults", "--vcs-ref", "HEAD",
-                            str(ROOT), str(workdir / f"generated-{n}")], workdir))
-    return times
+    cookiecutter = str(VENV_BIN / "cookiecutter")
+    counter = iter(range(1000))
+
+    def with_copier() -> float:
+        return timed([copier, "copy", "-q", "--defaults", "--vcs-ref", "HEAD", str(ROOT),
+                      str(workdir / f"generated-{next(counter)}")], workdir)
+
+    def with_cookiecutter() -> float:
+        output = workdir / f"baked-{next(counter)}"
+        return timed([cookiecutter, "--no-input", "--output-dir", str(output),
+                      str(ROOT / "cookiecutter")], workdir)
+
+    return interleave(with_copier, with_cookiecutter, runs)
 
 
 def wrk(sandbox: Sandbox, url: str, host: str, seconds: float) -> tuple[float, float, float]:
@@ -158,20 +172,47 @@ def bench_serving(workdir: Path, runs: int, seconds: float) -> dict[str, list]:
         start_web_server(site)
         sandbox.wait_until("naive gunicorn", lambda: sandbox.curl(
             "http://127.0.0.1:8000/healthz").status == 200, watch=(("naive-gunicorn", naive),))
-        results: dict[str, list] = {key: [] for key in (
-            "ours /", "naive /", "gunicorn alone /", "ours static", "naive static")}
+        targets = {
+            "ours /": ("http://127.0.0.1/", DOMAIN),
+            "naive /": ("http://127.0.0.1/", NAIVE_DOMAIN),
+            "gunicorn alone /": ("http://127.0.0.1:8000/", DOMAIN),
+            "ours static": ("http://127.0.0.1/static/bench.bin", DOMAIN),
+            "naive static": ("http://127.0.0.1/static/bench.bin", NAIVE_DOMAIN),
+        }
+        # One unmeasured second each first: workers that are still importing the app or
+        # cold caches would otherwise land in whichever side is measured first.
+        for url, host in targets.values():
+            wrk(sandbox, url, host, 1)
+        results: dict[str, list] = {key: [] for key in targets}
         for _ in range(runs):
-            results["ours /"].append(wrk(sandbox, "http://127.0.0.1/", DOMAIN, seconds))
-            results["naive /"].append(wrk(sandbox, "http://127.0.0.1/", NAIVE_DOMAIN, seconds))
-            results["gunicorn alone /"].append(
-                wrk(sandbox, "http://127.0.0.1:8000/", DOMAIN, seconds))
-            results["ours static"].append(
-                wrk(sandbox, "http://127.0.0.1/static/bench.bin", DOMAIN, seconds))
-            results["naive static"].append(
-                wrk(sandbox, "http://127.0.0.1/static/bench.bin", NAIVE_DOMAIN, seconds))
+            for key, (url, host) in targets.items():
+                results[key].append(wrk(sandbox, url, host, seconds))
         return results
     finally:
         sandbox.close()
+
+
+def failures(loads: list[dict]) -> tuple[str, float]:
+    """"failed of total (percent)" over all runs, and the failure rate."""
+    failed = sum(load["failed"] for load in loads)
+    total = sum(load["total"] for load in loads)
+    rate = failed / total if total else 1.0
+    return f"{failed} of {total} ({100 * rate:.2f}%)", rate
+
+
+def deploy_rows(deploys: dict[str, list]) -> list[tuple]:
+    ours, our_rate = failures(deploys["ours"])
+    naive, naive_rate = failures(deploys["naive"])
+    # A ratio of failure rates; when ours lost none there is nothing to divide by.
+    advantage = naive_rate / our_rate if our_rate else ("none lost" if naive_rate else "-")
+    return [
+        ("failed requests during a redeploy under load (all runs)", ours, naive, advantage),
+        ("first deploy, one server (s)", summary(deploys["first deploy"], "s"), "-", None),
+        ("release bundle, unchanged dependencies (s)", summary(deploys["bundle"], "s"), "-",
+         None),
+        ("redeploy under load, one server (s)", summary(deploys["deploy"], "s"), "-", None),
+        ("rollback, one server (s)", summary(deploys["rollback"], "s"), "-", None),
+    ]
 
 
 def machine() -> str:
@@ -190,8 +231,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="cfd-bench-") as tmp:
         workdir = Path(tmp)
         boot_ours, boot_naive = bench_bootstrap(workdir, runs)
-        generation = bench_generation(workdir, runs)
+        generation, baking = bench_generation(workdir, runs)
         serving = bench_serving(workdir, runs, seconds)
+        deploys = bench_deploys(workdir, runs)
 
     def column(key: str, index: int) -> list[float]:
         return [run[index] for run in serving[key]]
@@ -200,6 +242,7 @@ def main() -> int:
         ("bootstrap (s, lower is better)", summary(boot_ours, "s"), summary(boot_naive, "s"),
          statistics.median(boot_naive) / statistics.median(boot_ours)),
         ("copier copy --defaults (s)", summary(generation, "s"), "-", None),
+        ("cookiecutter --no-input, built variant (s)", summary(baking, "s"), "-", None),
     ]
     for label, ours, naive in [("GET /", "ours /", "naive /"),
                                ("100 KB static file", "ours static", "naive static")]:
@@ -211,6 +254,7 @@ def main() -> int:
                      statistics.median(column(naive, 2)) / statistics.median(column(ours, 2))))
     rows.append(("GET /: gunicorn alone (ceiling), req/s",
                  summary(column("gunicorn alone /", 0), "", 0), "-", None))
+    rows += deploy_rows(deploys)
 
     lines = [
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC{' (--quick)' if args.quick else ''}; "
@@ -221,7 +265,9 @@ def main() -> int:
         "|---|---|---|---|",
     ]
     for name, ours, naive, ratio in rows:
-        lines.append(f"| {name} | {ours} | {naive} | {f'{ratio:.2f}x' if ratio else '-'} |")
+        if isinstance(ratio, float):
+            ratio = f"{ratio:.2f}x"
+        lines.append(f"| {name} | {ours} | {naive} | {ratio or '-'} |")
     report = "\n".join(lines)
     print(report)
     if not args.no_write:

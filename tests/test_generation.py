@@ -115,7 +115,7 @@ def test_custom_names_reach_every_file(rendered):
     assert (project / "src" / "storefront" / "wsgi.py").is_file()
     pyproject = (project / "pyproject.toml").read_text()
     assert 'name = "shop-front"' in pyproject
-    assert 'packages = ["src/storefront"]' in pyproject
+    assert 'module-name = "storefront"' in pyproject
     assert 'name = "shop-front"' in (project / "uv.lock").read_text()
     assert "127.0.0.1:8765" in (project / "Makefile").read_text()
     assert 'wsgi_app = "storefront.wsgi:app"' in (project / "deploy/gunicorn.conf.py").read_text()
