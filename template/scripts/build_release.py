@@ -3,7 +3,12 @@
 The bundle holds the committed source (git archive of HEAD), the locked runtime
 dependencies exported from uv.lock with their hashes, and a wheelhouse with every one of
 them as a wheel for the servers' Python and CPU, plus the app's own wheel. Servers
-install from it with pip --no-index: they need neither PyPI nor a compiler.
+install from it with uv, offline: they need neither PyPI nor a compiler.
+
+uv itself (a 17 MB wheel, 20 times the rest) is kept beside the bundles, in
+build/releases/tools/: `make deploy` sends it to a server only when that server does not
+have this version yet, and the server installs every release with the newest uv it got.
+Keep tools/ with the bundles if you move them.
 
 Prints the bundle's path. Refuses a work tree with uncommitted changes unless --force:
 what is deployed must be a commit you can find again.
@@ -54,6 +59,28 @@ def download_wheels(requirements: Path, dest: Path, python_version: str, arch: s
     )
 
 
+def fetch_server_uv(uv: str, tools: Path, python_version: str, arch: str) -> None:
+    """The locked uv's wheel for the servers, downloaded once into `tools` (which then
+    holds only that one, so deploys ship only that one)."""
+    dev = run(uv, "export", "--frozen", "--only-group=dev", "--no-emit-project", "--quiet")
+    uv_requirement = re.search(r"^uv==.*?(?=^\S|\Z)", dev, re.MULTILINE | re.DOTALL)
+    if not uv_requirement:
+        sys.exit("build_release: uv is missing from the dev dependencies in uv.lock")
+    version = uv_requirement.group(0).split("==", 1)[1].split()[0]
+    wanted = f"uv-{version}-*{arch}*.whl"
+    if not list(tools.glob(wanted)):
+        with tempfile.TemporaryDirectory() as tmp:
+            requirements = Path(tmp) / "requirements.txt"
+            requirements.write_text(uv_requirement.group(0))
+            download_wheels(requirements, Path(tmp), python_version, arch)
+            shutil.rmtree(tools, ignore_errors=True)
+            tools.mkdir()
+            for wheel in Path(tmp).glob("uv-*.whl"):
+                shutil.move(wheel, tools / wheel.name)
+    if len(list(tools.glob("*"))) != 1:
+        sys.exit(f"build_release: {tools} must hold exactly one uv wheel ({wanted})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--force", action="store_true", help="deploy a dirty work tree")
@@ -97,16 +124,9 @@ def main() -> None:
         run(uv, "build", "--wheel", "--quiet", f"--out-dir={wheels}", cwd=source)
         download_wheels(requirements, wheels, args.python_version, args.arch)
         # uv itself, for the server: it builds the release's venv from the wheelhouse.
-        tools = stage / "tools"
-        tools.mkdir()
-        dev = run(uv, "export", "--frozen", "--only-group=dev", "--no-emit-project", "--quiet")
-        uv_requirement = re.search(r"^uv==.*?(?=^\S|\Z)", dev, re.MULTILINE | re.DOTALL)
-        if not uv_requirement:
-            sys.exit("build_release: uv is missing from the dev dependencies in uv.lock")
-        (tools / "requirements.txt").write_text(uv_requirement.group(0))
-        download_wheels(tools / "requirements.txt", tools, args.python_version, args.arch)
-        shutil.copy(source / "deploy" / "release.sh", stage / "release.sh")
         args.out.mkdir(parents=True, exist_ok=True)
+        fetch_server_uv(uv, args.out / "tools", args.python_version, args.arch)
+        shutil.copy(source / "deploy" / "release.sh", stage / "release.sh")
         bundle = args.out / f"{release_id}.tar.gz"
         with tarfile.open(bundle, "w:gz") as archive:
             archive.add(stage, arcname=release_id)

@@ -137,6 +137,24 @@ prune() {
     done
 }
 
+server_uv() { # the path of uv, unpacked once from the wheel `make deploy` last shipped
+    tools="$ROOT/shared/tools"
+    name=$(find "$tools" -maxdepth 1 -name 'uv-*.whl' -printf '%T@ %f\n' 2>/dev/null |
+        sort -n | tail -n 1 | cut -d ' ' -f 2)
+    [ -n "$name" ] || die "no uv wheel in $tools: deploy with \`make deploy\`, which ships it"
+    unpacked="$tools/${name%.whl}"
+    if [ ! -d "$unpacked" ]; then
+        # A wheel is a zip; unpack beside, then rename, so a half-unpacked uv is never used.
+        rm -rf "$unpacked.new"
+        {{ cookiecutter.__server_python }} -m zipfile -e "$tools/$name" "$unpacked.new" >&2
+        chmod 755 "$unpacked.new"/*.data/scripts/uv
+        mv -T "$unpacked.new" "$unpacked"
+    fi
+    # Only the newest uv is used: drop the ones earlier deploys shipped.
+    find "$tools" -mindepth 1 -maxdepth 1 ! -name "$name" ! -name "${name%.whl}" -exec rm -rf {} +
+    echo "$unpacked"/*.data/scripts/uv
+}
+
 activate() { # BUNDLE_DIR RELEASE_ID
     bundle=$1
     id=$2
@@ -149,11 +167,7 @@ activate() { # BUNDLE_DIR RELEASE_ID
     mkdir -p "$dir"
     tar -xf "$bundle/source.tar" -C "$dir"
     printf '%s\n' "$id" >"$dir/RELEASE"
-    # uv from the bundle (a wheel is a zip) builds the venv from the wheelhouse, offline.
-    tools="$bundle/tools/unpacked"
-    {{ cookiecutter.__server_python }} -m zipfile -e "$bundle"/tools/uv-*.whl "$tools"
-    uv=$(find "$tools" -path '*/scripts/uv' -type f)
-    chmod 755 "$uv"
+    uv=$(server_uv)
     "$uv" venv --quiet --no-cache --python {{ cookiecutter.__server_python }} "$dir/.venv"
     "$uv" pip install --quiet --no-cache --offline --no-index --python "$dir/.venv/bin/python" \
         --find-links "$bundle/wheelhouse" --require-hashes -r "$bundle/requirements.txt"
