@@ -83,17 +83,27 @@ healthy() { # RELEASE_ID: /healthz through the web server reports that release
 
 check_release() { # DIR: the release works before anything live is touched
     dir=$1
-    (cd "$dir" && as_app .venv/bin/python -c 'import {{ cookiecutter.package_name }}.wsgi') ||
-        die "the new release does not import ({{ cookiecutter.package_name }}.wsgi): see the traceback above"
-    (cd "$dir" && as_app .venv/bin/python - <<'PY') || die "the new release's /healthz fails: see above"
+    # One interpreter for both checks (an import costs a second on a small server); exit
+    # status 3 says which of them failed.
+    status=0
+    (cd "$dir" && as_app .venv/bin/python - <<'PY') || status=$?
 import sys
+import traceback
 
-from {{ cookiecutter.package_name }}.wsgi import app
-
+try:
+    from {{ cookiecutter.package_name }}.wsgi import app
+except Exception:
+    traceback.print_exc()
+    sys.exit(3)
 response = app.test_client().get("/healthz")
 print(response.get_data(as_text=True).strip())
 sys.exit(response.status_code != 200)
 PY
+    case $status in
+    0) ;;
+    3) die "the new release does not import ({{ cookiecutter.package_name }}.wsgi): see the traceback above" ;;
+    *) die "the new release's /healthz fails: see above" ;;
+    esac
 {% if cookiecutter.app_server != 'mod_wsgi' %}
     check_socket_dir=$(mktemp -d /run/{{ cookiecutter.project_slug }}-check.XXXXXX)
     chown "$SERVICE_USER" "$check_socket_dir"
