@@ -14,7 +14,7 @@ export UV_PYTHON_DOWNLOADS := never
 .PHONY: help deps test test-fast lint relock cookiecutter clean
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 deps: ## Install the Debian packages the tests drive (needs root or sudo)
 	sh scripts/install-test-deps.sh
