@@ -34,7 +34,7 @@ test-fast: $(VENV)/.synced ## Skip the tests that bootstrap generated projects
 
 lint: $(VENV)/.synced ## ruff on the repo's own Python, shellcheck on its scripts
 	$(BIN)/ruff check tests scripts hooks bench
-	$(BIN)/shellcheck scripts/*.sh .ci/run
+	$(BIN)/shellcheck scripts/*.sh .ci/run bench/run
 
 relock: $(VENV)/.synced ## Re-lock the generated project's dependencies (locks/)
 	PATH="$(BIN):$$PATH" $(BIN)/python scripts/relock.py
