@@ -22,30 +22,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from conftest import render  # noqa: E402
+from conftest import commit_all, render  # noqa: E402
 from debian_server import Lab  # noqa: E402
-from test_deploy import GIT, LOADGEN, Fleet, committed_project  # noqa: E402
+from test_deploy import DOMAIN, LOADGEN, Fleet, committed_project  # noqa: E402
+from tutorial import NAIVE_DOMAIN, NAIVE_SITE, naive_unit  # noqa: E402
 
-DOMAIN = "shop.example.com"
-NAIVE_DOMAIN = "naive.example.com"
 NAIVE_COPY = "/srv/naive"
 # Seconds of load after the deploy or restart begins, and before it.
 LOAD_LEAD_S = 1.0
-
-
-def naive_site(domain: str) -> str:
-    """The tutorial's nginx site, as the seed article gives it."""
-    return (f"server {{\n    listen 80;\n    server_name {domain};\n\n    location / {{\n"
-            "        proxy_pass http://127.0.0.1:8000;\n        proxy_set_header Host $host;\n"
-            "        proxy_set_header X-Real-IP $remote_addr;\n    }\n}\n")
-
-
-def naive_unit(user: str, env_file: str, package: str) -> str:
-    """What a tutorial's systemd unit looks like: no socket, stop then start."""
-    return (f"[Unit]\nDescription=naive gunicorn\nAfter=network.target\n\n[Service]\n"
-            f"User={user}\nWorkingDirectory={NAIVE_COPY}\nEnvironmentFile={env_file}\n"
-            f"ExecStart={NAIVE_COPY}/.venv/bin/python -m gunicorn -w 4 -b 127.0.0.1:8000 "
-            f"{package}.wsgi:app\n\n[Install]\nWantedBy=multi-user.target\n")
 
 
 class DeployBench:
@@ -69,9 +53,8 @@ class DeployBench:
         install, user = "/srv/my-flask-app", "my-flask-app"
         self.server.run(f"cp -a $(readlink -f {install}/current) {NAIVE_COPY}")
         (self.server.root / "etc/systemd/system/naive.service").write_text(
-            naive_unit(user, f"{install}/shared/app.env", "my_flask_app"))
-        (self.server.root / "etc/nginx/sites-enabled/naive.conf").write_text(
-            naive_site(NAIVE_DOMAIN))
+            naive_unit(NAIVE_COPY, user, f"{install}/shared/app.env", "my_flask_app"))
+        (self.server.root / "etc/nginx/sites-enabled/naive.conf").write_text(NAIVE_SITE)
         self.server.run("systemctl daemon-reload && systemctl start naive && nginx -t -q && "
                         "systemctl reload nginx && for i in $(seq 50); do "
                         "curl -fsS -o /dev/null http://127.0.0.1:8000/healthz && exit 0; "
@@ -81,9 +64,7 @@ class DeployBench:
     def new_commit(self) -> None:
         self.commits += 1
         (self.project / "BENCH_RELEASE").write_text(f"{self.commits}\n")
-        subprocess.run([*GIT, "add", "BENCH_RELEASE"], cwd=self.project, check=True)
-        subprocess.run([*GIT, "commit", "-qm", f"bench release {self.commits}"],
-                       cwd=self.project, check=True)
+        commit_all(self.project, f"bench release {self.commits}")
 
     def under_load(self, domain: str, seconds: float, action) -> tuple[dict, float]:
         """Run action() while loadgen requests / for `seconds`; (load result, action s)."""

@@ -50,21 +50,9 @@ from server_install import (  # noqa: E402
     start_web_server,
 )
 from test_serving import populate_uv_cache  # noqa: E402
+from tutorial import NAIVE_DOMAIN, NAIVE_SITE  # noqa: E402
 
 DOMAIN = "bench.example.com"
-NAIVE_DOMAIN = "naive.example.com"
-# The tutorial's nginx site, as the seed article gives it.
-NAIVE_SITE = f"""server {{
-    listen 80;
-    server_name {NAIVE_DOMAIN};
-
-    location / {{
-        proxy_pass http://127.0.0.1:8000;
-        proxy_set_header Host $host;
-        proxy_set_header X-Real-IP $remote_addr;
-    }}
-}}
-"""
 
 
 def tool_env() -> dict[str, str]:

@@ -101,11 +101,11 @@ def cookiecutter_json(settings: dict[str, Any], questions: dict[str, dict[str, A
             default = rewrite(default, f"copier.yml:{name}")
         choices = question.get("choices")
         if choices is not None:
-            values = list(choice_values(choices))
+            parsed = copier_choices(choices)
             # Cookiecutter's default is the first choice.
-            values.sort(key=lambda value: value != default)
-            context[name] = values
-            labels = {value: label for label, value in choice_labels(choices)}
+            context[name] = sorted((value for _, value, _ in parsed),
+                                   key=lambda value: value != default)
+            labels = {value: label for label, value, _ in parsed}
             prompts[name] = {"__prompt__": question["help"], **labels}
         else:
             context[cookiecutter_key(name, question)] = default
@@ -133,25 +133,12 @@ def cookiecutter_json(settings: dict[str, Any], questions: dict[str, dict[str, A
     }
 
 
-def choice_values(choices: Any) -> list[Any]:
-    return [value for _, value in choice_labels(choices)]
-
-
-def choice_labels(choices: Any) -> list[tuple[str, Any]]:
-    """(label, value) pairs of a Copier choices list or mapping."""
+def copier_choices(choices: Any) -> list[tuple[str, Any, str]]:
+    """(label, value, validator or "") of a Copier choices list or mapping."""
     if isinstance(choices, list):
-        return [(str(choice), choice) for choice in choices]
-    return [(label, value["value"] if isinstance(value, dict) else value)
-            for label, value in choices.items()]
-
-
-def choice_validators(choices: Any) -> dict[str, str]:
-    """{value: validator or ""} for the hook's choice check."""
-    if isinstance(choices, list):
-        return {choice: "" for choice in choices}
-    return {(value["value"] if isinstance(value, dict) else value):
-            (value.get("validator", "") if isinstance(value, dict) else "")
-            for value in choices.values()}
+        return [(str(choice), choice, "") for choice in choices]
+    return [(label, spec["value"], spec.get("validator", "")) if isinstance(spec, dict)
+            else (label, spec, "") for label, spec in choices.items()]
 
 
 def excluded(path: Path, patterns: list[str]) -> bool:
@@ -237,7 +224,8 @@ def write_hooks(dest: Path, settings: dict[str, Any], questions: dict[str, dict[
         "questions": [
             {"name": name,
              "validator": question.get("validator", ""),
-             **({"choices": choice_validators(question["choices"])}
+             **({"choices": {value: validator for _, value, validator
+                             in copier_choices(question["choices"])}}
                 if "choices" in question else {})}
             for name, question in questions.items() if not is_computed(question)
         ],

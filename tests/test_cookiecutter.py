@@ -117,6 +117,7 @@ def test_bad_answer_is_refused_with_copiers_message(cookies, capfd, tmp_path, qu
     assert stderr_lines[0] == copier_refusal(tmp_path, answers)
     assert explains in stderr_lines[0]
 
+
 def cruft(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     result = subprocess.run([str(Path(sys.executable).with_name("cruft")), *args], cwd=cwd,
                             capture_output=True, text=True, check=False, timeout=300)

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import commit_all, git
 from debian_server import DEPLOY_USER, Lab
 from test_generated_project import tool_env
 
@@ -24,7 +25,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.deploy]
 
 DOMAIN = "shop.example.com"
 LOADGEN = Path(__file__).with_name("loadgen.py")
-GIT = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com"]
 
 
 class Fleet:
@@ -69,7 +69,7 @@ class Fleet:
     def commit(self, path: str, old: str, new: str) -> None:
         file = self.project / path
         file.write_text(file.read_text().replace(old, new))
-        subprocess.run([*GIT, "commit", "-qam", f"change {path}"], cwd=self.project, check=True)
+        git(self.project, "commit", "-qam", f"change {path}")
 
     def get(self, server, path: str = "/") -> tuple[str, str]:
         result = self.lab.client(
@@ -90,9 +90,8 @@ def committed_project(source: Path, workdir: Path) -> Path:
     user has it right before their first deploy."""
     project = workdir / "project"
     shutil.copytree(source, project)
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=project, check=True)
-    subprocess.run([*GIT, "add", "-A"], cwd=project, check=True)
-    subprocess.run([*GIT, "commit", "-qm", "generated"], cwd=project, check=True)
+    git(project, "init", "-q", "-b", "main")
+    commit_all(project, "generated")
     boot = subprocess.run(["make", "bootstrap"], cwd=project, capture_output=True, text=True,
                           env=tool_env(), check=False)
     assert boot.returncode == 0, boot.stdout + boot.stderr
@@ -183,8 +182,7 @@ def test_a_broken_release_never_goes_live(fleet, change, message):
         assert fleet.live_release(server) == before[server.name][0]
         assert fleet.get(server)[1] == page_before
     assert fleet.releases(fleet.servers[1]) == before["web2"][1]
-    subprocess.run([*GIT, "revert", "--no-edit", "HEAD"], cwd=fleet.project, check=True,
-                   capture_output=True)
+    git(fleet.project, "revert", "--no-edit", "HEAD")
 
 
 def test_rollback_restores_the_previous_release(fleet):
