@@ -3,8 +3,9 @@
 Each measurement interleaves the two sides (A = what copier-flask-deploy generates,
 B = the tutorial recipe) and reports the median and min-max of the runs:
 
-1. bootstrap: scripts/bootstrap.sh vs `pip install virtualenv; virtualenv env;
-   env/bin/pip install flask gunicorn` (both with warm package caches);
+1. bootstrap: scripts/bootstrap.sh with uv on PATH, without uv (pip installs the locked
+   uv, which syncs) and with pip alone, each vs `pip install virtualenv; virtualenv env;
+   env/bin/pip install <the same locked packages>` (all with warm package caches);
 2. `copier copy --defaults` and `cookiecutter --no-input` on the built variant (no naive
    counterpart: absolute times);
 3. GET / through the generated nginx site + gunicorn on its unix socket vs the tutorial's
@@ -35,6 +36,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from packaging.requirements import Requirement
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
@@ -59,18 +62,20 @@ def tool_env() -> dict[str, str]:
     return {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"}
 
 
-def timed(command: list[str], cwd: Path) -> float:
+def timed(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
     started = time.monotonic()
-    subprocess.run(command, cwd=cwd, env=tool_env(), check=True, capture_output=True)
+    subprocess.run(command, cwd=cwd, env={**tool_env(), **(env or {})}, check=True,
+                   capture_output=True)
     return time.monotonic() - started
 
 
-def interleave(a: Callable[[], float], b: Callable[[], float], runs: int):
-    results_a, results_b = [], []
+def interleave(sides: dict[str, Callable[[], float]], runs: int) -> dict[str, list[float]]:
+    """Each side once per round, in turn, so drift on the machine hits all of them alike."""
+    results: dict[str, list[float]] = {name: [] for name in sides}
     for _ in range(runs):
-        results_a.append(a())
-        results_b.append(b())
-    return results_a, results_b
+        for name, measure in sides.items():
+            results[name].append(measure())
+    return results
 
 
 def summary(values: list[float], unit: str, digits: int = 2) -> str:
@@ -80,29 +85,46 @@ def summary(values: list[float], unit: str, digits: int = 2) -> str:
     return f"{median:.{digits}f} {unit} ({min(values):.{digits}f}-{max(values):.{digits}f})"
 
 
-def bench_bootstrap(workdir: Path, runs: int) -> tuple[list[float], list[float]]:
+def locked_packages(project: Path) -> list[str]:
+    """name==version of everything requirements-dev.txt installs on this machine."""
+    wanted = []
+    for line in (project / "requirements-dev.txt").read_text().splitlines():
+        if re.match(r"[a-z0-9]", line):
+            requirement = Requirement(line.rstrip(" \\"))
+            if requirement.marker is None or requirement.marker.evaluate():
+                wanted.append(f"{requirement.name}{requirement.specifier}")
+    return wanted
+
+
+def bench_bootstrap(workdir: Path, runs: int) -> dict[str, list[float]]:
+    """scripts/bootstrap.sh on each of its paths vs the tutorial's virtualenv + pip
+    installing the same locked packages."""
     base = render(workdir / "bootstrap-base", {})
     tool = workdir / "tutorial-tool"
     subprocess.run([sys.executable, "-m", "venv", str(tool)], check=True)
     subprocess.run([tool / "bin/pip", "install", "-q", "virtualenv"], check=True)
+    packages = " ".join(locked_packages(base))
     counter = iter(range(1000))
 
-    def ours() -> float:
-        project = workdir / f"bootstrap-{next(counter)}"
-        shutil.copytree(base, project)
-        return timed(["sh", "scripts/bootstrap.sh"], project)
+    def ours(**env: str) -> Callable[[], float]:
+        def bootstrap() -> float:
+            project = workdir / f"bootstrap-{next(counter)}"
+            shutil.copytree(base, project)
+            return timed(["sh", "scripts/bootstrap.sh"], project, env)
+        return bootstrap
 
     def tutorial() -> float:
         folder = workdir / f"tutorial-{next(counter)}"
         folder.mkdir()
         script = (f"{tool}/bin/pip install -q virtualenv && {tool}/bin/virtualenv -q env && "
-                  "env/bin/pip install -q flask gunicorn")
+                  f"env/bin/pip install -q {packages}")
         return timed(["sh", "-c", script], folder)
 
-    return interleave(ours, tutorial, runs)
+    return interleave({"uv": ours(), "no uv": ours(BOOTSTRAP_NO_UV="1"),
+                       "pip only": ours(BOOTSTRAP_PIP_ONLY="1"), "tutorial": tutorial}, runs)
 
 
-def bench_generation(workdir: Path, runs: int) -> tuple[list[float], list[float]]:
+def bench_generation(workdir: Path, runs: int) -> dict[str, list[float]]:
     """copier copy --defaults and cookiecutter --no-input of the same project, interleaved."""
     copier = str(VENV_BIN / "copier")
     cookiecutter = str(VENV_BIN / "cookiecutter")
@@ -117,7 +139,7 @@ def bench_generation(workdir: Path, runs: int) -> tuple[list[float], list[float]
         return timed([cookiecutter, "--no-input", "--output-dir", str(output),
                       str(ROOT / "cookiecutter")], workdir)
 
-    return interleave(with_copier, with_cookiecutter, runs)
+    return interleave({"copier": with_copier, "cookiecutter": with_cookiecutter}, runs)
 
 
 def wrk(sandbox: Sandbox, url: str, host: str, seconds: float) -> tuple[float, float, float]:
@@ -218,19 +240,25 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="cfd-bench-") as tmp:
         workdir = Path(tmp)
-        boot_ours, boot_naive = bench_bootstrap(workdir, runs)
-        generation, baking = bench_generation(workdir, runs)
+        bootstrap = bench_bootstrap(workdir, runs)
+        generation = bench_generation(workdir, runs)
         serving = bench_serving(workdir, runs, seconds)
         deploys = bench_deploys(workdir, runs)
 
     def column(key: str, index: int) -> list[float]:
         return [run[index] for run in serving[key]]
 
+    naive_bootstrap = statistics.median(bootstrap["tutorial"])
     rows = [
-        ("bootstrap (s, lower is better)", summary(boot_ours, "s"), summary(boot_naive, "s"),
-         statistics.median(boot_naive) / statistics.median(boot_ours)),
-        ("copier copy --defaults (s)", summary(generation, "s"), "-", None),
-        ("cookiecutter --no-input, built variant (s)", summary(baking, "s"), "-", None),
+        (f"bootstrap{label} (s, lower is better)", summary(bootstrap[path], "s"),
+         summary(bootstrap["tutorial"], "s"), naive_bootstrap / statistics.median(bootstrap[path]))
+        for path, label in [("uv", ""), ("no uv", " without uv: pip installs uv, uv syncs"),
+                            ("pip only", " with pip alone (the fallback)")]
+    ]
+    rows += [
+        ("copier copy --defaults (s)", summary(generation["copier"], "s"), "-", None),
+        ("cookiecutter --no-input, built variant (s)", summary(generation["cookiecutter"], "s"),
+         "-", None),
     ]
     for label, ours, naive in [("GET /", "ours /", "naive /"),
                                ("100 KB static file", "ours static", "naive static")]:

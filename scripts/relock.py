@@ -7,6 +7,7 @@ Python version turned back into template variables; template/uv.lock.jinja inclu
 tests/test_locks.py fails when a lock no longer matches the generated pyproject.toml.
 """
 
+import argparse
 import subprocess
 import sys
 import tempfile
@@ -50,11 +51,22 @@ def templatize_lock(text: str) -> str:
     )
 
 
-def relock(app_server: str, web_server: str) -> None:
+def untemplatize_lock(text: str) -> str:
+    return text.replace('name = "{{ project_slug }}"', f'name = "{PLACEHOLDER_SLUG}"').replace(
+        'requires-python = ">={{ python_version }}"', f'requires-python = ">={LOCKED_PYTHON}"'
+    )
+
+
+def relock(app_server: str, web_server: str, upgrade: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp) / "project"
         render_without_locks(app_server, web_server, project)
-        subprocess.run(["uv", "lock", "--quiet"], cwd=project, check=True)
+        previous = LOCKS / f"{app_server}.uv.lock"
+        if previous.is_file() and not upgrade:
+            # uv keeps every locked version that still fits: only what changed moves.
+            (project / "uv.lock").write_text(untemplatize_lock(previous.read_text()))
+        subprocess.run(["uv", "lock", "--quiet", *(["--upgrade"] if upgrade else [])],
+                       cwd=project, check=True)
         subprocess.run(
             ["uv", "export", "--frozen", "--all-groups", "--no-emit-project", "--quiet",
              "--output-file", "requirements-dev.txt"],
@@ -70,6 +82,10 @@ def relock(app_server: str, web_server: str) -> None:
 
 
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--upgrade", action="store_true",
+                        help="move every dependency to its newest allowed version")
+    args = parser.parse_args()
     LOCKS.mkdir(exist_ok=True)
     for server, web in APP_SERVERS.items():
-        relock(server, web)
+        relock(server, web, args.upgrade)

@@ -8,12 +8,10 @@ fix, and checks that the doctor reports all ok again.
 
 import json
 import re
-import subprocess
 
 import pytest
 from debian_server import Lab
 from test_deploy import DOMAIN, Fleet, committed_project
-from test_generated_project import tool_env
 
 # One provisioned server for all the breakages, in order (run in one process).
 pytestmark = [pytest.mark.slow, pytest.mark.deploy]
@@ -90,8 +88,9 @@ def test_mismatched_socket_path_is_named_and_provision_restores_it(fleet):
                "&& systemctl reload nginx")
     code, output = doctor(fleet)
     assert code != 0
-    assert "nginx connects to /run/my-flask-app/other.sock" in output
-    assert "make provision" in problems(fleet)["socket path"]
+    assert "my-flask-app.conf uses /run/my-flask-app/other.sock" in output
+    fix = problems(fleet)["socket path"]
+    assert "deploy/nginx/my-flask-app.conf" in fix and fix.endswith("make provision")
     fleet.make("provision")
     assert doctor(fleet)[0] == 0
 
@@ -105,6 +104,8 @@ def test_missing_dependency_is_named_and_a_deploy_fixes_it(fleet):
     assert "blinker missing (locked" in output
     assert fixes["venv matches uv.lock"].startswith("make deploy")
     assert "No module named 'blinker'" in output
+    # The import check agrees: the venv is behind the lock, not the lock wrong.
+    assert fixes["app imports"].startswith("make deploy")
     fleet.deploy()
     assert doctor(fleet)[0] == 0
 
@@ -120,21 +121,3 @@ def test_wrong_module_path_is_named_and_a_deploy_fixes_it(fleet):
     assert "WSGI entry point" in problems(fleet)
     fleet.deploy()
     assert doctor(fleet)[0] == 0
-
-
-def test_doctor_local_reports_a_broken_checkout(fleet):
-    project = fleet.project
-    site = project / "deploy/nginx/my-flask-app.conf"
-    original = site.read_text()
-    site.write_text(original.replace("app.sock", "elsewhere.sock"))
-    try:
-        result = subprocess.run(["make", "-s", "doctor-local"], cwd=project, capture_output=True,
-                                text=True, env=tool_env(), check=False)
-        assert result.returncode != 0
-        assert "PROBLEM  socket path: nginx connects to /run/my-flask-app/elsewhere.sock" \
-            in result.stdout
-    finally:
-        site.write_text(original)
-    result = subprocess.run(["make", "-s", "doctor-local"], cwd=project, capture_output=True,
-                            text=True, env=tool_env(), check=False)
-    assert result.returncode == 0, result.stdout

@@ -55,25 +55,60 @@ def test_bootstrap_then_its_own_tests_and_lint_pass(rendered, tmp_path, answers)
     assert again.returncode == 0, again.stdout + again.stderr
 
 
-def test_pip_fallback_installs_the_same_locked_versions(rendered, tmp_path):
-    project = fresh_copy(rendered(), tmp_path)
-    make = require_tool("make", "make")
-    result = run([make, "test"], cwd=project, env=tool_env(BOOTSTRAP_NO_UV="1"), timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "pip install -r requirements-dev.txt" in result.stdout
-
-    freeze = run([str(project / ".venv/bin/python"), "-m", "pip", "list", "--format=freeze"],
-                 cwd=project)
-    installed = {line.split("==")[0].lower(): line.split("==")[1]
-                 for line in freeze.stdout.splitlines() if "==" in line}
+def locked_versions(project: Path) -> dict[str, str]:
+    """name -> version of what requirements-dev.txt installs on Linux."""
     locked = {}
     for line in (project / "requirements-dev.txt").read_text().splitlines():
-        if "==" in line and not line.startswith(" "):
+        if "==" in line and not line.startswith(" ") and "sys_platform == 'win32'" not in line:
             name, version = line.split(" ")[0].split("==")
-            if "win32" not in line:
-                locked[name.lower()] = version
+            locked[name.lower()] = version
     assert locked
-    assert {name: installed.get(name) for name in locked} == locked
+    return locked
+
+
+def installed_versions(project: Path) -> dict[str, str]:
+    freeze = run([str(project / ".venv/bin/python"), "-m", "pip", "list", "--format=freeze"],
+                 cwd=project)
+    return {line.split("==")[0].lower(): line.split("==")[1]
+            for line in freeze.stdout.splitlines() if "==" in line}
+
+
+def without_uv_env() -> dict[str, str]:
+    """A PATH with python3, make and the shell tools, but no uv anywhere on it."""
+    path = os.pathsep.join(p for p in ("/usr/local/bin", "/usr/bin", "/bin")
+                           if not shutil.which("uv", path=p))
+    assert shutil.which("python3", path=path) and shutil.which("make", path=path)
+    return {**tool_env(), "PATH": path}
+
+
+def test_bootstrap_without_uv_installs_the_locked_uv_with_pip(rendered, tmp_path):
+    project = fresh_copy(rendered(), tmp_path)
+    env = without_uv_env()
+    result = run(["make", "test"], cwd=project, env=env, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "pip installs the locked uv" in result.stdout
+    assert "https://docs.astral.sh/uv/" in result.stdout  # the hint for installing uv
+    locked = locked_versions(project)
+    assert {name: installed_versions(project).get(name) for name in locked} == locked
+
+    # The next bootstrap uses the venv's own uv, and so does `make lock`.
+    again = run(["make", "bootstrap"], cwd=project, env=env)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "uv sync into .venv (the uv in .venv" in again.stdout
+    lock_before = (project / "uv.lock").read_text()
+    relock = run(["make", "lock"], cwd=project, env=env)
+    assert relock.returncode == 0, relock.stdout + relock.stderr
+    assert (project / "uv.lock").read_text() == lock_before
+
+
+def test_pip_alone_installs_the_same_locked_versions(rendered, tmp_path):
+    project = fresh_copy(rendered(), tmp_path)
+    make = require_tool("make", "make")
+    result = run([make, "test"], cwd=project, env=tool_env(BOOTSTRAP_PIP_ONLY="1"), timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "pip install -r requirements-dev.txt" in result.stdout
+    locked = locked_versions(project)
+    assert {name: installed_versions(project).get(name) for name in locked} == locked
 
 
 def test_bootstrap_refuses_a_missing_python(rendered, tmp_path):
@@ -178,3 +213,24 @@ def test_mod_wsgi_serve_explains_a_venv_from_the_wrong_python(rendered, tmp_path
     result = run(["sh", "scripts/serve-mod-wsgi.sh"], cwd=project)
     assert result.returncode == 1
     assert "not made by /usr/bin/python3" in result.stderr
+
+
+def test_make_serve_names_a_missing_or_wrong_setting_in_one_line(rendered, tmp_path):
+    project = fresh_copy(rendered(), tmp_path)
+    make = require_tool("make", "make")
+    boot = run([make, "bootstrap"], cwd=project, env=tool_env())
+    assert boot.returncode == 0, boot.stdout + boot.stderr
+
+    no_env = run([make, "serve", f"PORT={free_port()}"], cwd=project, env=tool_env())
+    assert no_env.returncode != 0
+    errors = no_env.stderr.strip().splitlines()
+    assert errors[0] == ("make serve: no .env: cp deploy/app.env.example .env, "
+                         "then set FLASK_SECRET_KEY in it"), no_env.stderr
+    assert len(errors) == 2 and "Error 1" in errors[1], no_env.stderr  # make's own line
+
+    (project / ".env").write_text("FLASK_SECRET_KEY=serve-test-key\nFLASK_LOG_LEVEL=LOUD\n")
+    wrong = run([make, "serve", f"PORT={free_port()}"], cwd=project, env=tool_env())
+    assert wrong.returncode != 0
+    errors = wrong.stderr.strip().splitlines()
+    assert errors[0] == "my_flask_app: FLASK_LOG_LEVEL 'LOUD' is not a logging level", errors
+    assert len(errors) == 2 and "Traceback" not in wrong.stdout + wrong.stderr

@@ -28,6 +28,7 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 
 ROOT = Path("{{ cookiecutter.install_path }}")
@@ -86,41 +87,65 @@ def last_line(text: str) -> str:
 # --- the project's own files -------------------------------------------------------------
 
 
-def socket_path_in_site(text: str) -> str | None:
+def socket_in_site(site_file: Path) -> str | None:
+    text = site_file.read_text()
     match = re.search(r"unix:(/[^\s;|\"]+)|\"socket\" => \"(/[^\"]+)\"", text)
     return (match.group(1) or match.group(2)) if match else None
 
 
-def socket_path_of_app_server(release: Path) -> str | None:
-    unit = Path(f"/etc/systemd/system/{SLUG}.socket")
-    if unit.is_file():
-        match = re.search(r"^ListenStream=(\S+)", unit.read_text(), re.MULTILINE)
-        return match.group(1) if match else None
-    configs = {
-        "gunicorn": (release / "deploy/gunicorn.conf.py", r"unix:(/[^\"\]]+)"),
-        "uwsgi": (release / "deploy/uwsgi.ini", r"^socket = (\S+)"),
-    }
-    if APP_SERVER not in configs:
-        return None
-    path, pattern = configs[APP_SERVER]
-    match = re.search(pattern, path.read_text(), re.MULTILINE) if path.is_file() else None
+def listen_stream(socket_unit: Path) -> str | None:
+    match = re.search(r"^ListenStream=(\S+)", socket_unit.read_text(), re.MULTILINE)
     return match.group(1) if match else None
 
 
-def check_socket_paths(site_file: Path, release: Path) -> Result:
+def uwsgi_socket(uwsgi_ini: Path) -> str | None:
+    match = re.search(r"^socket = (\S+)", uwsgi_ini.read_text(), re.MULTILINE)
+    return match.group(1) if match else None
+
+
+# Where each file that names the socket lives in the project: the files to edit.
+SOCKET_FILES = {
+    "site": (f"deploy/{WEB_SERVER}/{SLUG}.conf", socket_in_site),
+    "unit": (f"deploy/systemd/{SLUG}.socket", listen_stream),
+    "uwsgi": ("deploy/uwsgi.ini", uwsgi_socket),
+}
+
+
+def socket_files(project: Path, on_server: bool) -> dict[str, Path]:
+    """The files that name the socket: the installed site and unit on a server, the
+    project's own locally; uwsgi.ini is read from the release or the checkout."""
+    files = {role: project / relative for role, (relative, _) in SOCKET_FILES.items()}
+    if on_server:
+        files["site"] = Path(SITE_FILES[WEB_SERVER])
+        files["unit"] = Path(f"/etc/systemd/system/{SLUG}.socket")
+    if APP_SERVER != "uwsgi":
+        del files["uwsgi"]
+    return files
+
+
+def check_socket_paths(files: dict[str, Path], on_server: bool) -> Result:
+    """Every file that names the socket between the web server and the app server names
+    the same one. systemd's .socket unit decides where the app server listens: it hands
+    the socket over, which replaces gunicorn's `bind` (so that is not checked), while
+    uWSGI binds its own `socket =` as well and fails when that differs."""
     name = "socket path"
     if APP_SERVER == "mod_wsgi":
         return ok(name, "mod_wsgi runs inside Apache: no socket of ours")
-    if not site_file.is_file():
-        return problem(name, f"{site_file} is missing", "make provision")
-    site, app = socket_path_in_site(site_file.read_text()), socket_path_of_app_server(release)
-    if site == app:
-        return ok(name, f"{WEB_SERVER} and {APP_SERVER} both use {site}")
+    missing = [str(path) for path in files.values() if not path.is_file()]
+    if missing:
+        restore = "make provision" if on_server else f"git checkout -- {' '.join(missing)}"
+        return problem(name, f"{', '.join(missing)} missing", restore)
+    paths = {role: SOCKET_FILES[role][1](path) for role, path in files.items()}
+    if len(set(paths.values())) == 1:
+        return ok(name, f"{', '.join(path.name for path in files.values())} use {paths['unit']}")
+    wrong = [role for role, path in paths.items() if path != SOCKET] or list(paths)
+    edit = " and ".join(SOCKET_FILES[role][0] for role in wrong)
+    then = "commit, make provision" if on_server else "then make provision"
     return problem(
         name,
-        f"{WEB_SERVER} connects to {site} but the app server listens on {app}: every request "
-        "fails with 502",
-        f"make both use {SOCKET} (the site file and the .socket unit), then make provision",
+        ", ".join(f"{files[role]} uses {path}" for role, path in paths.items())
+        + f": {WEB_SERVER} cannot reach the app and answers 502",
+        f"set {SOCKET} back in {edit}, {then}",
     )
 
 
@@ -139,11 +164,13 @@ def locked_runtime_packages(release: Path) -> dict[str, str]:
     return wanted
 
 
-def check_venv(release: Path) -> Result:
-    name = "venv matches uv.lock"
+@cache
+def venv_differences(release: Path) -> str | None:
+    """How the release's venv differs from uv.lock's runtime packages; None: it does not.
+    The venv check and the import check both read this, so they agree on the fix."""
     python = release / ".venv/bin/python"
     if not python.exists():
-        return problem(name, f"{python} does not exist", fix_for_venv(release))
+        return f"{python} does not exist"
     script = (
         "import importlib.metadata as m, json, sys\n"
         "out = {}\n"
@@ -157,23 +184,25 @@ def check_venv(release: Path) -> Result:
         [str(python), "-c", script, *wanted], capture_output=True, text=True, check=False
     )
     if result.returncode != 0:
-        return problem(
-            name,
-            f"the venv's Python does not run: {last_line(result.stderr)}",
-            fix_for_venv(release),
-        )
+        return f"the venv's Python does not run: {last_line(result.stderr)}"
     installed = json.loads(result.stdout)
     wrong = {n: (v, installed.get(n)) for n, v in wanted.items() if installed.get(n) != v}
-    if not wrong:
-        return ok(name, f"{len(wanted)} packages as locked")
     listed = ", ".join(f"{n} {got or 'missing'} (locked {v})" for n, (v, got) in wrong.items())
-    return problem(name, listed, fix_for_venv(release))
+    return listed or None
+
+
+def check_venv(release: Path) -> Result:
+    name = "venv matches uv.lock"
+    differences = venv_differences(release)
+    if differences:
+        return problem(name, differences, fix_for_venv(release))
+    return ok(name, f"{len(locked_runtime_packages(release))} packages as locked")
 
 
 def fix_for_venv(release: Path) -> str:
     if release == CURRENT:
         return "make deploy (builds a fresh venv from uv.lock)"
-    return "make bootstrap"
+    return "make bootstrap (installs uv.lock into .venv)"
 
 
 def check_import(release: Path, as_service_user: bool) -> Result:
@@ -193,12 +222,24 @@ def check_import(release: Path, as_service_user: bool) -> Result:
     if result.returncode == 0:
         return ok(name, f"{ENTRY_POINT} loads")
     error = last_line(result.stderr)
-    if "ModuleNotFoundError" in error and f"'{module.split('.')[0]}'" not in error:
-        fix = "add the package to dependencies in pyproject.toml, make lock, commit, make deploy"
+    missing = re.search(r"ModuleNotFoundError: No module named '([^'.]+)", error)
+    if missing and missing.group(1) != module.split(".")[0]:
+        if venv_differences(release):
+            # Locked but not installed: the venv is behind the lock, not the lock wrong.
+            fix = f"{fix_for_venv(release)}; see check 'venv matches uv.lock'"
+        else:
+            then = "commit, make deploy" if release == CURRENT else "make bootstrap"
+            fix = f"add {missing.group(1)} to dependencies in pyproject.toml, make lock, {then}"
+    elif error.startswith(f"{module.split('.')[0]}: "):  # the app refused a setting
+        settings = ENV_FILE if release == CURRENT else ".env"
+        fix = f"change the setting it names in {settings}" + (
+            f", then systemctl restart {SLUG}" if release == CURRENT else ""
+        )
     elif "ModuleNotFoundError" in error or "AttributeError" in error:
         fix = f"point the WSGI entry point at {ENTRY_POINT} (see check 'WSGI entry point')"
     else:
-        fix = "fix the error above in the app (make test locally), then make deploy"
+        then = "make deploy" if release == CURRENT else "make doctor-local"
+        fix = f"fix the error above in the app (make test shows it), then {then}"
     return problem(name, error, fix)
 
 
@@ -416,7 +457,6 @@ def check_certificate() -> Result:
 
 
 def server_checks() -> list[Callable[[], Result]]:
-    site = Path(SITE_FILES[WEB_SERVER])
     return [
         check_current,
         check_env_file,
@@ -424,7 +464,7 @@ def server_checks() -> list[Callable[[], Result]]:
         lambda: check_venv(CURRENT),
         lambda: check_entry_point(CURRENT),
         lambda: check_import(CURRENT, as_service_user=True),
-        lambda: check_socket_paths(site, CURRENT),
+        lambda: check_socket_paths(socket_files(CURRENT, on_server=True), on_server=True),
         check_units,
         check_socket_owner,
         check_web_config,
@@ -436,12 +476,11 @@ def server_checks() -> list[Callable[[], Result]]:
 
 
 def local_checks(project: Path) -> list[Callable[[], Result]]:
-    site = project / "deploy" / WEB_SERVER / f"{SLUG}.conf"
     return [
         lambda: check_venv(project),
         lambda: check_entry_point(project),
         lambda: check_import(project, as_service_user=False),
-        lambda: check_socket_paths(site, project),
+        lambda: check_socket_paths(socket_files(project, on_server=False), on_server=False),
     ]
 
 

@@ -1,25 +1,60 @@
 # Create (or bring up to date) the virtual environment with exactly the locked
-# dependencies, on Windows. Safe to re-run. Uses uv when it is installed; otherwise
-# python -m venv + pip with requirements-dev.txt (exported from uv.lock, with hashes).
+# dependencies, on Windows; the same steps as scripts/bootstrap.sh. Safe to re-run.
+# Works in Windows PowerShell 5.1 and PowerShell 7:
 #
 #   powershell -ExecutionPolicy Bypass -File scripts\bootstrap.ps1
 #
-# Environment: VENV (default .venv), PYTHON (default py -3 launcher, else python),
-# BOOTSTRAP_NO_UV=1 to force the pip path.
+# The fastest way available is taken, and named: uv from PATH; else the venv's own uv
+# from an earlier run; else pip installs the locked uv into a new venv and that uv syncs
+# the lock; else pip alone with requirements-dev.txt. The servers' packages (the app
+# server, Ansible) are left out on Windows: they only run on Linux.
+#
+# Environment: VENV (default .venv), PYTHON (default: the py launcher's newest Python 3,
+# else python), BOOTSTRAP_NO_UV=1 to ignore a uv on PATH, BOOTSTRAP_PIP_ONLY=1 for pip alone.
+#
+# Windows PowerShell 5.1 passes double quotes inside an argument to a native program
+# unescaped (the program sees them removed), so no argument below contains one.
 $ErrorActionPreference = "Stop"
 Set-StrictMode -Version Latest
 
 $MinPython = "{{ cookiecutter.python_version }}"
 $Venv = if ($env:VENV) { $env:VENV } else { ".venv" }
+$VenvPython = Join-Path $Venv "Scripts\python.exe"
+$VenvUv = Join-Path $Venv "Scripts\uv.exe"
+$UvHint = "install uv for bootstraps in under a second: https://docs.astral.sh/uv/getting-started/installation/"
 
 function Fail([string]$Message) {
-    Write-Error "bootstrap: $Message" -ErrorAction Continue
+    [Console]::Error.WriteLine("bootstrap: $Message")
     exit 1
 }
 
 function Invoke-Checked([string]$Exe, [string[]]$Arguments) {
     & $Exe @Arguments
     if ($LASTEXITCODE -ne 0) { Fail "$Exe $($Arguments -join ' ') failed with exit code $LASTEXITCODE" }
+}
+
+# True when the program exists and `program --version` succeeds.
+function Test-Runs([string]$Exe) {
+    if (-not (Test-Path $Exe)) { return $false }
+    try { & $Exe --version | Out-Null } catch { return $false }
+    return $LASTEXITCODE -eq 0
+}
+
+function Invoke-UvSync([string]$Uv) {
+    $env:UV_PROJECT_ENVIRONMENT = $Venv
+    Invoke-Checked $Uv @("sync", "--locked", "--python", $Interpreter)
+}
+
+# The venv's own uv, run from a copy: Windows cannot replace a running .exe, and the
+# sync may update the venv's uv to the locked version.
+function Invoke-VenvUvSync {
+    $Copy = Join-Path ([IO.Path]::GetTempPath()) "bootstrap-uv-$PID.exe"
+    Copy-Item $VenvUv $Copy -Force
+    try { Invoke-UvSync $Copy } finally { Remove-Item $Copy -ErrorAction SilentlyContinue }
+}
+
+function Invoke-Pip([string[]]$Arguments) {
+    Invoke-Checked $VenvPython (@("-m", "pip", "install", "--quiet", "--disable-pip-version-check") + $Arguments)
 }
 
 Set-Location (Split-Path -Parent $PSScriptRoot)
@@ -35,31 +70,57 @@ if ($env:PYTHON) {
     Fail "Python not found. Install Python >= $MinPython from python.org (tick 'Add to PATH') or set PYTHON"
 }
 
-$Check = 'import sys; want = tuple(map(int, sys.argv[1].split("."))); sys.exit(sys.version_info[:2] < want)'
-& $Python @PythonArgs -c $Check $MinPython
-if ($LASTEXITCODE -ne 0) {
-    $Found = & $Python @PythonArgs -c "import platform; print(platform.python_version())"
-    Fail "$Python is Python $Found; this project needs >= $MinPython. Set PYTHON to a newer python.exe"
+# Checks the version and prints the interpreter's full path (uv is given that path).
+$Interpreter = & $Python @PythonArgs scripts\check_python.py $MinPython
+if ($LASTEXITCODE -ne 0) { Fail "set PYTHON to python.exe $MinPython or newer" }
+
+if (-not $env:BOOTSTRAP_PIP_ONLY) {
+    if (-not $env:BOOTSTRAP_NO_UV -and (Get-Command uv -ErrorAction SilentlyContinue)) {
+        Write-Host "bootstrap: uv sync into $Venv (uv from PATH)"
+        Invoke-UvSync "uv"
+        exit 0
+    }
+    if (Test-Runs $VenvUv) {
+        Write-Host "bootstrap: uv sync into $Venv (the uv in $Venv; $UvHint)"
+        Invoke-VenvUvSync
+        exit 0
+    }
 }
 
-if (-not $env:BOOTSTRAP_NO_UV -and (Get-Command uv -ErrorAction SilentlyContinue)) {
-    Write-Host "bootstrap: uv sync into $Venv"
-    $env:UV_PROJECT_ENVIRONMENT = $Venv
-    $Interpreter = & $Python @PythonArgs -c "import sys; print(sys.executable)"
-    Invoke-Checked "uv" @("sync", "--locked", "--python", $Interpreter)
-    exit 0
-}
-
-$VenvPython = Join-Path $Venv "Scripts\python.exe"
 # A venv whose interpreter no longer runs (Python upgraded or removed) is rebuilt.
-if ((Test-Path $Venv) -and -not (Test-Path $VenvPython)) {
+if ((Test-Path $Venv) -and -not (Test-Runs $VenvPython)) {
     Write-Host "bootstrap: $Venv is broken, recreating it"
     Remove-Item -Recurse -Force $Venv
 }
 if (-not (Test-Path $Venv)) {
-    Write-Host "bootstrap: creating $Venv"
-    Invoke-Checked $Python ($PythonArgs + @("-m", "venv", $Venv))
+    Write-Host "bootstrap: creating $Venv with $Interpreter -m venv"
+    Invoke-Checked $Interpreter @("-m", "venv", $Venv)
 }
-Write-Host "bootstrap: pip install -r requirements-dev.txt into $Venv (install uv for faster, exact syncs)"
-Invoke-Checked $VenvPython @("-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--require-hashes", "-r", "requirements-dev.txt")
-Invoke-Checked $VenvPython @("-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", "--editable", ".")
+
+if (-not $env:BOOTSTRAP_PIP_ONLY) {
+    # The uv requirement and its hashes, exactly as locked in requirements-dev.txt.
+    $Requirement = @()
+    $Continued = $false
+    foreach ($Line in Get-Content requirements-dev.txt) {
+        if ($Line.StartsWith("uv==") -or $Continued) {
+            $Requirement += $Line
+            $Continued = $Line.EndsWith("\")
+            if (-not $Continued) { break }
+        }
+    }
+    $RequirementFile = Join-Path ([IO.Path]::GetTempPath()) "bootstrap-uv-$PID.txt"
+    Set-Content -Path $RequirementFile -Value $Requirement
+    Write-Host "bootstrap: uv not found: pip installs the locked uv into $Venv, then uv syncs ($UvHint)"
+    & $VenvPython -m pip install --quiet --disable-pip-version-check --require-hashes -r $RequirementFile
+    $Installed = $LASTEXITCODE -eq 0
+    Remove-Item $RequirementFile -ErrorAction SilentlyContinue
+    if ($Installed -and (Test-Runs $VenvUv)) {
+        Invoke-VenvUvSync
+        exit 0
+    }
+    Write-Host "bootstrap: uv could not be installed here; falling back to pip alone"
+}
+
+Write-Host "bootstrap: pip install -r requirements-dev.txt into $Venv (slower; $UvHint)"
+Invoke-Pip @("--require-hashes", "-r", "requirements-dev.txt")
+Invoke-Pip @("--no-deps", "--editable", ".")

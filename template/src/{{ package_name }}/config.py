@@ -51,9 +51,9 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
     if not app.config.get("SECRET_KEY"):
         if not (app.debug or app.testing):
             raise ConfigError(
-                "FLASK_SECRET_KEY is not set. Sessions would be forgeable without it. "
-                "Set it in the environment file, e.g. "
-                'FLASK_SECRET_KEY="$(python3 -c "import secrets; print(secrets.token_hex(32))")"'
+                "FLASK_SECRET_KEY is not set, and sessions would be forgeable without it: "
+                "put FLASK_SECRET_KEY=<random value> in the environment file (.env locally); "
+                "python3 -c 'import secrets; print(secrets.token_hex(32))' prints one"
             )
         # Development only: a fresh random key each start (sessions end on restart).
         app.config["SECRET_KEY"] = secrets.token_hex(32)

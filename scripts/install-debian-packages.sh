@@ -1,10 +1,10 @@
 #!/bin/sh
-# Install the Debian packages listed in tests/apt-packages.txt that are missing.
-# Needs root (or sudo); does nothing when everything is already installed.
+# Install the Debian packages named as arguments that are missing (with sudo when not
+# root); does nothing when all are installed. `make deps` passes tests/apt-packages.txt,
+# scripts/demo.sh what generating and running a project needs.
 set -eu
-cd "$(dirname "$0")/.."
 
-missing=$(grep -v '^#' tests/apt-packages.txt | while read -r package; do
+missing=$(for package in "$@"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
         printf ' %s' "$package"
 done)
@@ -15,10 +15,10 @@ if [ "$(id -u)" -eq 0 ]; then
 elif command -v sudo >/dev/null 2>&1; then
     sudo="sudo"
 else
-    echo "install-test-deps: need root to install:$missing" >&2
+    echo "install-debian-packages: need root (or sudo) to install:$missing" >&2
     exit 1
 fi
-echo "install-test-deps: installing$missing"
+echo "install-debian-packages: installing$missing"
 # The tests start nginx, apache2 and lighttpd inside their own sandboxes; the packages
 # must not start them on this machine's port 80. policy-rc.d (exit 101 = "not allowed")
 # is Debian's switch for that, kept only while we install.
