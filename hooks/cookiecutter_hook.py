@@ -82,6 +82,10 @@ def post_gen(spec: dict[str, Any], answers: dict[str, Any]) -> int:
             shutil.rmtree(path)
         elif path.exists():
             path.unlink()
-    context["_copier_conf"] = {"dst_path": str(project)}
-    print(env.from_string(spec["message_after_copy"]).render(context), end="")
+    # Cookiecutter itself records where it writes; cruft calls Cookiecutter's
+    # generate_files() into scratch directories of its own (two per `cruft update`),
+    # whose paths would only mislead: it gets no message (the README says what to run).
+    if "_output_dir" in answers:
+        context["_copier_conf"] = {"dst_path": str(project)}
+        print(env.from_string(spec["message_after_copy"]).render(context), end="")
     return 0

@@ -46,3 +46,25 @@ def test_a_newer_minimum_python_cannot_change_the_lock(rendered, app_server, pyt
     assert not re.search(r"python_(full_)?version|resolution-markers", base_lock)
     assert f'requires-python = ">={python_version}"' in newer_lock
     assert newer_lock.replace(f">={python_version}", ">=3.11") == base_lock
+
+
+# What runs on the Linux servers only: a Windows developer's venv leaves these out.
+LINUX_ONLY = {"gunicorn", "pyuwsgi", "ansible-core", "cryptography", "cffi"}
+
+
+@pytest.mark.parametrize(("app_server", "web_server"), APP_SERVERS,
+                         ids=[a for a, _ in APP_SERVERS])
+def test_the_lock_installs_on_windows_without_the_linux_only_packages(
+        rendered, tmp_path, app_server, web_server):
+    """What bootstrap.ps1's pip path installs, resolved for Windows: every package has a
+    hash-checked distribution there (pyuwsgi has no Windows build at all)."""
+    uv = require_tool("uv", "uv (pip: part of the test dependencies)")
+    project = rendered(app_server=app_server, web_server=web_server)
+    plan = run([uv, "pip", "install", "--dry-run", "--python-platform", "x86_64-pc-windows-msvc",
+                "--python-version", "3.11", "--require-hashes", "--no-deps",
+                "-r", "requirements-dev.txt", "--target", str(tmp_path / "windows")],
+               cwd=project, env=UV_ENV)
+    assert plan.returncode == 0, plan.stderr
+    planned = set(re.findall(r"^ \+ ([a-z0-9_.-]+)==", plan.stdout + plan.stderr, re.MULTILINE))
+    assert {"flask", "pytest", "ruff", "uv"} <= planned
+    assert not planned & LINUX_ONLY, planned & LINUX_ONLY

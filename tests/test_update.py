@@ -1,12 +1,13 @@
 """`copier update` brings template releases into a project without losing the user's edits."""
 
 import re
+import subprocess
 from pathlib import Path
 
 import copier
 import pytest
 import yaml
-from conftest import commit_all, git, render
+from conftest import VENV_BIN, commit_all, git, render
 
 GUNICORN_CONF = "deploy/gunicorn.conf.py"
 CONFLICT = re.compile(r"^(<<<<<<<|>>>>>>>) ", re.MULTILINE)
@@ -97,3 +98,38 @@ def test_update_with_a_changed_answer_switches_the_app_server(template_repo, pro
     assert '"pyuwsgi' in (project / "pyproject.toml").read_text()
     assert 'name = "pyuwsgi"' in (project / "uv.lock").read_text()
     assert conflicted_files(project) == []
+
+
+def test_the_inventory_is_the_users_after_the_first_copy(template_repo, project):
+    inventory = project / "deploy/inventory.ini"
+    inventory.write_text(inventory.read_text().replace("example.com\n", "web1.example.org\n"))
+    commit_all(project, "our servers")
+
+    release(template_repo, "v0.2.0",
+            edits={"deploy/inventory.ini.jinja": ("[web:vars]", "[web:vars]\nansible_timeout=42")},
+            new_files={})
+    update(project, "v0.2.0")
+    commit_all(project, "template v0.2.0")
+    copier.run_update(project, data={"deploy_hosts": "other.example.net"}, defaults=True,
+                      overwrite=True, unsafe=False, vcs_ref="v0.2.0", quiet=True,
+                      settings=copier.Settings())
+
+    text = inventory.read_text()
+    assert "web1.example.org" in text
+    assert "other.example.net" not in text and "ansible_timeout=42" not in text
+    assert conflicted_files(project) == []
+
+
+def test_switching_the_app_server_lists_the_removed_config_and_keeps_it_in_git(
+        template_repo, project):
+    conf = project / GUNICORN_CONF
+    conf.write_text(conf.read_text().replace("timeout = 30", "timeout = 90"))
+    commit_all(project, "our slow endpoint needs 90s")
+    result = subprocess.run(
+        [str(VENV_BIN / "copier"), "update", "--defaults", "--data", "app_server=uwsgi",
+         "--vcs-ref", "v0.1.0"], cwd=project, capture_output=True, text=True, timeout=300,
+        check=False)
+    assert result.returncode == 0, result.stderr
+    assert "git show HEAD:<path>" in result.stdout + result.stderr
+    assert f" D {GUNICORN_CONF}" in git(project, "status", "--porcelain").splitlines()
+    assert "timeout = 90" in git(project, "show", f"HEAD:{GUNICORN_CONF}")

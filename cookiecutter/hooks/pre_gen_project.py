@@ -83,8 +83,12 @@ def post_gen(spec: dict[str, Any], answers: dict[str, Any]) -> int:
             shutil.rmtree(path)
         elif path.exists():
             path.unlink()
-    context["_copier_conf"] = {"dst_path": str(project)}
-    print(env.from_string(spec["message_after_copy"]).render(context), end="")
+    # Cookiecutter itself records where it writes; cruft calls Cookiecutter's
+    # generate_files() into scratch directories of its own (two per `cruft update`),
+    # whose paths would only mislead: it gets no message (the README says what to run).
+    if "_output_dir" in answers:
+        context["_copier_conf"] = {"dst_path": str(project)}
+        print(env.from_string(spec["message_after_copy"]).render(context), end="")
     return 0
 
 
@@ -127,6 +131,7 @@ SPEC = json.loads(r'''{
   "web_server_service": "__web_server_service",
   "web_server_config_test": "__web_server_config_test",
   "app_server_exec_start": "__app_server_exec_start",
+  "server_systems": "__server_systems",
   "server_python": "__server_python",
   "server_packages": "__server_packages",
   "static_dir": "__static_dir",
