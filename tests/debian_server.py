@@ -80,6 +80,12 @@ class Lab:
         self.tarball = ensure_tarball()
         sh("ip", "netns", "add", self.client_ns)
         self.client(["ip", "link", "set", "lo", "up"])
+        # The load generators open a connection per request: thousands a second on a
+        # fast machine, each leaving its port in TIME_WAIT for 60 s. Give the client
+        # every port and let it reuse those, or it runs out ("Cannot assign requested
+        # address") and counts its own failures as the server's.
+        self.client(["sysctl", "-q", "-w", "net.ipv4.ip_local_port_range=1024 65535",
+                     "net.ipv4.tcp_tw_reuse=1"])
         sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.key))
 
     def client(self, args: list[str], check: bool = True, timeout: float = 600,

@@ -5,6 +5,7 @@ one JSON line: {"total": ..., "failed": ..., "statuses": {...}, "errors": [...]}
 loop is bounded in time and in request count, and each request has its own timeout.
 """
 
+import errno
 import http.client
 import json
 import sys
@@ -38,7 +39,9 @@ def main(url: str, host: str, seconds: float) -> None:
                 response.read()
                 outcome = str(response.status)
             except OSError as error:
-                outcome = "error"
+                # Out of local ports is the client's failure, not the server's.
+                out_of_ports = error.errno == errno.EADDRNOTAVAIL
+                outcome = "client out of ports" if out_of_ports else "error"
                 with lock:
                     errors.append(f"{type(error).__name__}: {error}")
             finally:
@@ -55,6 +58,8 @@ def main(url: str, host: str, seconds: float) -> None:
     failed = total - sum(n for status, n in statuses.items() if status.startswith("2"))
     print(json.dumps({"total": total, "failed": failed, "statuses": dict(statuses),
                       "errors": errors[:5]}))
+    if statuses["client out of ports"]:
+        sys.exit("loadgen: the client ran out of local ports; this measurement is void")
 
 
 if __name__ == "__main__":
