@@ -26,8 +26,12 @@ policy=/usr/sbin/policy-rc.d
 if [ ! -e "$policy" ]; then
     printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
     $sudo chmod 755 "$policy"
+    # Removed however this ends, Ctrl-C included: left behind, it would keep every
+    # later package on this machine from starting its service.
     trap '$sudo rm -f "$policy"' EXIT
+    trap 'exit 130' INT TERM HUP
 fi
 $sudo apt-get update -qq
+# env: sudo resets the environment, so the variable must be set behind it.
 # shellcheck disable=SC2086 # word splitting of the package list is intended
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing

@@ -121,3 +121,25 @@ def test_wrong_module_path_is_named_and_a_deploy_fixes_it(fleet):
     assert "WSGI entry point" in problems(fleet)
     fleet.deploy()
     assert doctor(fleet)[0] == 0
+
+
+def test_a_changed_socket_unit_takes_effect_when_provisioned(fleet):
+    """provision remakes a live socket whose unit changed; until it does, the doctor
+    reads where systemd listens now, not the unit file."""
+    project, server = fleet.project, fleet.servers[0]
+    unit = project / "deploy/systemd/my-flask-app.socket"
+    site = project / "deploy/nginx/my-flask-app.conf"
+    originals = {path: path.read_text() for path in (unit, site)}
+    moved = "/run/my-flask-app/moved.sock"
+    try:
+        for path, text in originals.items():
+            path.write_text(text.replace(SOCKET, moved))
+        fleet.make("provision")
+        assert server.run("systemctl show -P Listen my-flask-app.socket").stdout.startswith(moved)
+        status, body = fleet.get(server, "/healthz")
+        assert status == "200", body
+    finally:
+        for path, text in originals.items():
+            path.write_text(text)
+    fleet.make("provision")
+    assert doctor(fleet)[0] == 0

@@ -100,6 +100,30 @@ def test_bootstrap_without_uv_installs_the_locked_uv_with_pip(rendered, tmp_path
     assert relock.returncode == 0, relock.stdout + relock.stderr
     assert (project / "uv.lock").read_text() == lock_before
 
+    # What `make lock` is for: a dependency added to pyproject.toml gets locked, and the
+    # next make target installs it.
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(
+        '"flask>=3.1,<4",', '"flask>=3.1,<4",\n    "itsdangerous>=2.2",'))
+    relock = run(["make", "lock"], cwd=project, env=env)
+    assert relock.returncode == 0, relock.stdout + relock.stderr
+    assert (project / "uv.lock").read_text() != lock_before
+    tests = run(["make", "test"], cwd=project, env=env)
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+
+
+def test_a_venv_left_without_pip_is_rebuilt(rendered, tmp_path):
+    """`python3 -m venv` without python3-venv leaves a venv with no pip behind; once the
+    package is installed, the next bootstrap must not keep that venv."""
+    project = fresh_copy(rendered(), tmp_path)
+    env = without_uv_env()
+    made = run(["python3", "-m", "venv", "--without-pip", ".venv"], cwd=project, env=env)
+    assert made.returncode == 0, made.stderr
+    result = run(["sh", "scripts/bootstrap.sh"], cwd=project, env=env, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ".venv is broken, recreating it" in result.stdout
+    assert (project / ".venv/bin/uv").is_file()
+
 
 def test_pip_alone_installs_the_same_locked_versions(rendered, tmp_path):
     project = fresh_copy(rendered(), tmp_path)

@@ -98,23 +98,32 @@ def listen_stream(socket_unit: Path) -> str | None:
     return match.group(1) if match else None
 
 
+def live_socket(_: Path) -> str | None:
+    """Where systemd listens now: a changed unit counts only once the socket is remade."""
+    listen = sh(f"systemctl show -P Listen {SLUG}.socket").stdout.split()
+    return listen[0] if listen else None
+
+
 def uwsgi_socket(uwsgi_ini: Path) -> str | None:
     match = re.search(r"^socket = (\S+)", uwsgi_ini.read_text(), re.MULTILINE)
     return match.group(1) if match else None
 
 
-# Where each file that names the socket lives in the project: the files to edit.
+# Each file that names the socket, as the project has it (the file to edit), how it
+# reaches the servers, and how to read it.
 SOCKET_FILES = {
-    "site": (f"deploy/{WEB_SERVER}/{SLUG}.conf", socket_in_site),
-    "unit": (f"deploy/systemd/{SLUG}.socket", listen_stream),
-    "uwsgi": ("deploy/uwsgi.ini", uwsgi_socket),
+    "site": (f"deploy/{WEB_SERVER}/{SLUG}.conf", "make provision", socket_in_site),
+    # provision remakes the socket when its unit changed
+    "unit": (f"deploy/systemd/{SLUG}.socket", "make provision", listen_stream),
+    # uwsgi.ini ships in each release
+    "uwsgi": ("deploy/uwsgi.ini", "make deploy", uwsgi_socket),
 }
 
 
 def socket_files(project: Path, on_server: bool) -> dict[str, Path]:
     """The files that name the socket: the installed site and unit on a server, the
     project's own locally; uwsgi.ini is read from the release or the checkout."""
-    files = {role: project / relative for role, (relative, _) in SOCKET_FILES.items()}
+    files = {role: project / relative for role, (relative, _, _) in SOCKET_FILES.items()}
     if on_server:
         files["site"] = Path(SITE_FILES[WEB_SERVER])
         files["unit"] = Path(f"/etc/systemd/system/{SLUG}.socket")
@@ -127,25 +136,31 @@ def check_socket_paths(files: dict[str, Path], on_server: bool) -> Result:
     """Every file that names the socket between the web server and the app server names
     the same one. systemd's .socket unit decides where the app server listens: it hands
     the socket over, which replaces gunicorn's `bind` (so that is not checked), while
-    uWSGI binds its own `socket =` as well and fails when that differs."""
+    uWSGI binds its own `socket =` as well and fails when that differs. On a server the
+    socket systemd listens on now is what counts, not the unit file."""
     name = "socket path"
     if APP_SERVER == "mod_wsgi":
         return ok(name, "mod_wsgi runs inside Apache: no socket of ours")
-    missing = [str(path) for path in files.values() if not path.is_file()]
+    missing = [role for role, path in files.items() if not path.is_file()]
     if missing:
-        restore = "make provision" if on_server else f"git checkout -- {' '.join(missing)}"
-        return problem(name, f"{', '.join(missing)} missing", restore)
-    paths = {role: SOCKET_FILES[role][1](path) for role, path in files.items()}
+        relative = " ".join(SOCKET_FILES[role][0] for role in missing)
+        restore = "make provision" if on_server else f"restore {relative} (git checkout)"
+        return problem(name, f"{', '.join(str(files[r]) for r in missing)} missing", restore)
+    paths = {role: SOCKET_FILES[role][2](path) for role, path in files.items()}
+    shown = {role: str(files[role]) for role in files}
+    if on_server:
+        paths["unit"], shown["unit"] = live_socket(files["unit"]), f"{SLUG}.socket"
     if len(set(paths.values())) == 1:
-        return ok(name, f"{', '.join(path.name for path in files.values())} use {paths['unit']}")
+        names = ", ".join(Path(path).name for path in shown.values())
+        return ok(name, f"{names} use {paths['unit']}")
     wrong = [role for role, path in paths.items() if path != SOCKET] or list(paths)
     edit = " and ".join(SOCKET_FILES[role][0] for role in wrong)
-    then = "commit, make provision" if on_server else "then make provision"
+    apply = " and ".join(dict.fromkeys(SOCKET_FILES[role][1] for role in wrong))
     return problem(
         name,
-        ", ".join(f"{files[role]} uses {path}" for role, path in paths.items())
+        ", ".join(f"{shown[role]} uses {paths[role] or 'no socket'}" for role in paths)
         + f": {WEB_SERVER} cannot reach the app and answers 502",
-        f"set {SOCKET} back in {edit}, {then}",
+        f"set {SOCKET} back in {edit}, " + ("commit, " if on_server else "then ") + apply,
     )
 
 

@@ -28,16 +28,26 @@ function Fail([string]$Message) {
     exit 1
 }
 
-function Invoke-Checked([string]$Exe, [string[]]$Arguments) {
-    & $Exe @Arguments
-    if ($LASTEXITCODE -ne 0) { Fail "$Exe $($Arguments -join ' ') failed with exit code $LASTEXITCODE" }
+# Runs a native program, its output shown (or dropped with -Quiet); true when it exits 0.
+# The exit code is what counts: where the host captures stderr (the ISE), 5.1 turns each
+# stderr line into an error record, which must not stop the script (uv reports progress
+# on stderr). Out-Host keeps the program's output out of the function's return value.
+function Invoke-Native([string]$Exe, [string[]]$Arguments, [switch]$Quiet) {
+    $ErrorActionPreference = "Continue"
+    if ($Quiet) { & $Exe @Arguments | Out-Null } else { & $Exe @Arguments | Out-Host }
+    return $LASTEXITCODE -eq 0
 }
 
-# True when the program exists and `program --version` succeeds.
-function Test-Runs([string]$Exe) {
+function Invoke-Checked([string]$Exe, [string[]]$Arguments) {
+    if (-not (Invoke-Native $Exe $Arguments)) {
+        Fail "$Exe $($Arguments -join ' ') failed with exit code $LASTEXITCODE"
+    }
+}
+
+# True when the program exists and runs: `program --version`, or the arguments given.
+function Test-Runs([string]$Exe, [string[]]$Arguments = @("--version")) {
     if (-not (Test-Path $Exe)) { return $false }
-    try { & $Exe --version | Out-Null } catch { return $false }
-    return $LASTEXITCODE -eq 0
+    try { return Invoke-Native $Exe $Arguments -Quiet } catch { return $false }
 }
 
 function Invoke-UvSync([string]$Uv) {
@@ -53,9 +63,7 @@ function Invoke-VenvUvSync {
     try { Invoke-UvSync $Copy } finally { Remove-Item $Copy -ErrorAction SilentlyContinue }
 }
 
-function Invoke-Pip([string[]]$Arguments) {
-    Invoke-Checked $VenvPython (@("-m", "pip", "install", "--quiet", "--disable-pip-version-check") + $Arguments)
-}
+$PipInstall = @("-m", "pip", "install", "--quiet", "--disable-pip-version-check")
 
 Set-Location (Split-Path -Parent $PSScriptRoot)
 
@@ -70,7 +78,11 @@ if ($env:PYTHON) {
     Fail "Python not found. Install Python >= $MinPython from python.org (tick 'Add to PATH') or set PYTHON"
 }
 
-# Checks the version and prints the interpreter's full path (uv is given that path).
+# Checks the version and prints the interpreter's full path (uv is given that path), in
+# UTF-8 both ways: a path like C:\Users\José\... must not come back in the console's
+# code page. (A host without a console cannot change its encoding, and needs not.)
+$env:PYTHONIOENCODING = "utf-8"
+try { [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false } catch { }
 $Interpreter = & $Python @PythonArgs scripts\check_python.py $MinPython
 if ($LASTEXITCODE -ne 0) { Fail "set PYTHON to python.exe $MinPython or newer" }
 
@@ -87,40 +99,51 @@ if (-not $env:BOOTSTRAP_PIP_ONLY) {
     }
 }
 
-# A venv whose interpreter no longer runs (Python upgraded or removed) is rebuilt.
-if ((Test-Path $Venv) -and -not (Test-Runs $VenvPython)) {
+# A venv whose interpreter no longer runs (Python upgraded or removed), or that has no
+# pip, is rebuilt.
+if ((Test-Path $Venv) -and -not (Test-Runs $VenvPython @("-m", "pip", "--version"))) {
     Write-Host "bootstrap: $Venv is broken, recreating it"
     Remove-Item -Recurse -Force $Venv
 }
 if (-not (Test-Path $Venv)) {
     Write-Host "bootstrap: creating $Venv with $Interpreter -m venv"
-    Invoke-Checked $Interpreter @("-m", "venv", $Venv)
+    if (-not (Invoke-Native $Interpreter @("-m", "venv", $Venv))) {
+        Remove-Item -Recurse -Force $Venv -ErrorAction SilentlyContinue
+        Fail "could not create $Venv with $Interpreter"
+    }
 }
 
-if (-not $env:BOOTSTRAP_PIP_ONLY) {
-    # The uv requirement and its hashes, exactly as locked in requirements-dev.txt.
-    $Requirement = @()
-    $Continued = $false
-    foreach ($Line in Get-Content requirements-dev.txt) {
-        if ($Line.StartsWith("uv==") -or $Continued) {
-            $Requirement += $Line
-            $Continued = $Line.EndsWith("\")
-            if (-not $Continued) { break }
+# requirements-dev.txt split in two: the uv requirement with its hashes, and the rest.
+$UvLines = @()
+$OtherLines = @()
+$InUv = $false
+foreach ($Line in Get-Content requirements-dev.txt) {
+    if ($Line -match "^[^ #]") { $InUv = $Line.StartsWith("uv==") }
+    if ($InUv) { $UvLines += $Line } else { $OtherLines += $Line }
+}
+$UvRequirement = Join-Path ([IO.Path]::GetTempPath()) "bootstrap-uv-$PID.txt"
+$OtherRequirements = Join-Path ([IO.Path]::GetTempPath()) "bootstrap-rest-$PID.txt"
+Set-Content -Path $UvRequirement -Value $UvLines
+Set-Content -Path $OtherRequirements -Value $OtherLines
+# --only-binary: where uv has no wheel, pip would try to compile it (Rust) instead.
+$InstallUv = $PipInstall + @("--only-binary", "uv", "--require-hashes", "-r", $UvRequirement)
+
+try {
+    if (-not $env:BOOTSTRAP_PIP_ONLY) {
+        Write-Host "bootstrap: uv not found: pip installs the locked uv into $Venv, then uv syncs ($UvHint)"
+        if ((Invoke-Native $VenvPython $InstallUv) -and (Test-Runs $VenvUv)) {
+            Invoke-VenvUvSync
+            exit 0
         }
+        Write-Host "bootstrap: pip could not install uv (see above); trying pip alone"
     }
-    $RequirementFile = Join-Path ([IO.Path]::GetTempPath()) "bootstrap-uv-$PID.txt"
-    Set-Content -Path $RequirementFile -Value $Requirement
-    Write-Host "bootstrap: uv not found: pip installs the locked uv into $Venv, then uv syncs ($UvHint)"
-    & $VenvPython -m pip install --quiet --disable-pip-version-check --require-hashes -r $RequirementFile
-    $Installed = $LASTEXITCODE -eq 0
-    Remove-Item $RequirementFile -ErrorAction SilentlyContinue
-    if ($Installed -and (Test-Runs $VenvUv)) {
-        Invoke-VenvUvSync
-        exit 0
-    }
-    Write-Host "bootstrap: uv could not be installed here; falling back to pip alone"
-}
 
-Write-Host "bootstrap: pip install -r requirements-dev.txt into $Venv (slower; $UvHint)"
-Invoke-Pip @("--require-hashes", "-r", "requirements-dev.txt")
-Invoke-Pip @("--no-deps", "--editable", ".")
+    Write-Host "bootstrap: pip install -r requirements-dev.txt into $Venv (slower; $UvHint)"
+    Invoke-Checked $VenvPython ($PipInstall + @("--require-hashes", "-r", $OtherRequirements))
+    Invoke-Checked $VenvPython ($PipInstall + @("--no-deps", "--editable", "."))
+    if (-not (Test-Runs $VenvUv) -and -not (Invoke-Native $VenvPython $InstallUv)) {
+        Write-Host "bootstrap: $Venv has no uv: make lock and make deploy need one ($UvHint)"
+    }
+} finally {
+    Remove-Item $UvRequirement, $OtherRequirements -ErrorAction SilentlyContinue
+}

@@ -7,7 +7,7 @@
 #   3. no uv yet: python -m venv, pip installs the locked uv (hash-checked), then that
 #      uv syncs the lock (about 3 s);
 #   4. pip alone, with requirements-dev.txt (the same lock exported with hashes), when
-#      uv cannot be installed on this machine (about 10 s).
+#      uv cannot be installed on this machine (about 10 s; uv too, where it has a wheel).
 #
 # Environment: VENV (default .venv), PYTHON (the interpreter to build it with),
 # BOOTSTRAP_NO_UV=1 to ignore a uv on PATH, BOOTSTRAP_PIP_ONLY=1 to use pip alone.
@@ -56,31 +56,43 @@ if [ -z "${BOOTSTRAP_PIP_ONLY:-}" ]; then
     fi
 fi
 
-# A venv whose interpreter no longer runs (Python upgraded or removed) is rebuilt.
-if [ -e "$VENV" ] && ! "$VENV/bin/python" -c '' >/dev/null 2>&1; then
+# A venv whose interpreter no longer runs (Python upgraded or removed), or that has no
+# pip (made while python3-venv was missing), is rebuilt.
+if [ -e "$VENV" ] && ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
     echo "bootstrap: $VENV is broken, recreating it"
     rm -rf "$VENV"
 fi
 if [ ! -e "$VENV" ]; then
     echo "bootstrap: creating $VENV with $PYTHON -m venv"
-    "$PYTHON" -m venv "$VENV" ||
+    if ! "$PYTHON" -m venv "$VENV"; then
+        rm -rf "$VENV"
         die "could not create $VENV. Debian/Ubuntu: sudo apt-get install python3-venv"
+    fi
 fi
 
+# requirements-dev.txt split in two: the uv requirement with its hashes, and the rest.
+uv_requirement=$(mktemp)
+other_requirements=$(mktemp)
+trap 'rm -f "$uv_requirement" "$other_requirements"' EXIT
+awk -v uv="$uv_requirement" -v rest="$other_requirements" '
+    /^[^ #]/ { in_uv = /^uv==/ }
+    { print > (in_uv ? uv : rest) }' requirements-dev.txt
+
 if [ -z "${BOOTSTRAP_PIP_ONLY:-}" ]; then
-    # The uv requirement and its hashes, exactly as locked in requirements-dev.txt.
-    uv_requirement=$(mktemp)
-    trap 'rm -f "$uv_requirement"' EXIT
-    awk '/^uv==/ { found = 1 } found { print } found && !/\\$/ { exit }' \
-        requirements-dev.txt >"$uv_requirement"
     echo "bootstrap: uv not found: pip installs the locked uv into $VENV, then uv syncs ($UV_HINT)"
-    if pip_install --require-hashes -r "$uv_requirement" && "$VENV/bin/uv" --version >/dev/null 2>&1; then
+    # --only-binary: where uv has no wheel, pip would try to compile it (Rust) instead.
+    if pip_install --only-binary uv --require-hashes -r "$uv_requirement" &&
+        "$VENV/bin/uv" --version >/dev/null 2>&1; then
         uv_sync "$VENV/bin/uv"
         exit 0
     fi
-    echo "bootstrap: uv could not be installed here; falling back to pip alone" >&2
+    echo "bootstrap: pip could not install uv (see above); trying pip alone" >&2
 fi
 
 echo "bootstrap: pip install -r requirements-dev.txt into $VENV (slower; $UV_HINT)"
-pip_install --require-hashes -r requirements-dev.txt
+pip_install --require-hashes -r "$other_requirements"
 pip_install --no-deps --editable .
+if ! "$VENV/bin/uv" --version >/dev/null 2>&1 &&
+    ! pip_install --only-binary uv --require-hashes -r "$uv_requirement"; then
+    echo "bootstrap: $VENV has no uv: make lock and make deploy need one ($UV_HINT)" >&2
+fi
