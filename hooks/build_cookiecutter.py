@@ -119,13 +119,14 @@ def cookiecutter_json(settings: dict[str, Any], questions: dict[str, dict[str, A
         "{% set problem %}" + rewrite(questions["project_slug"]["validator"], "project_slug")
         + "{% endset %}{{ '" + PROJECT_DIR_FALLBACK + "' if problem | trim "
         "else cookiecutter.project_slug }}")
-    # Raw values (_name) are never rendered, so they can follow everything else.
+    # Raw values (_name) are never rendered, and Cookiecutter only lets a value use the
+    # ones before it: they come first (__project_dir reads the reserved unit names).
     rendered_in_order = {key: value for key, value in context.items()
                          if not key.startswith("_") or key.startswith("__")}
     raw = {key: value for key, value in context.items() if key not in rendered_in_order}
     return {
-        **rendered_in_order,
         **raw,
+        **rendered_in_order,
         "__prompts__": prompts,
         "_extensions": ["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],
         "_jinja2_env_vars": envops,

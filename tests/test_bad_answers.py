@@ -48,8 +48,10 @@ BAD_ANSWERS = [
     ("tls_certificate", "../cert.pem", {"tls": "custom"}, "absolute path"),
     ("tls_certificate", "/etc/ssl/my cert.pem", {"tls": "custom"}, "no spaces"),
     ("tls_certificate_key", "/etc/ssl/../../root/key", {"tls": "custom"}, "no .."),
-    ("deploy_hosts", "web1.example.com;reboot", {}, "not a hostname or IP address"),
-    ("deploy_hosts", "-oProxyCommand=evil", {}, "not a hostname or IP address"),
+    ("deploy_hosts", "web1.example.com;reboot", {}, "hostnames or IP addresses"),
+    ("deploy_hosts", "-oProxyCommand=evil", {}, "hostnames or IP addresses"),
+    ("deploy_hosts", "-oproxycommand", {}, "not a hostname or IP address"),
+    ("deploy_hosts", "web1\nweb2", {}, "hostnames or IP addresses"),
     ("deploy_hosts", " , ", {}, "at least one server"),
     ("deploy_user", "root user", {}, "Unix login"),
     ("deploy_user", "-oProxyCommand", {}, "Unix login"),
@@ -64,6 +66,48 @@ BAD_ANSWERS = [
     ("dev_port", "80", {}, "1024 to 65535"),
     ("dev_port", "70000", {}, "1024 to 65535"),
     ("dev_port", "http", {}, "1024 to 65535"),
+    # Names a unit or an account a stock server already has.
+    ("project_slug", "ssh", {}, "systemd unit"),
+    ("project_slug", "nginx", {}, "systemd unit"),
+    ("project_slug", "systemd-resolved", {}, "systemd unit"),
+    ("project_slug", "cron", {}, "systemd unit"),
+    ("service_user", "daemon", {}, "its own user"),
+    ("service_user", "sshd", {}, "its own user"),
+    ("service_user", "_apt", {}, "its own user"),
+    ("service_user", "www-data", {}, "its own user"),
+    ("service_user", "nobody", {}, "its own user"),
+    ("deploy_user", "root", {}, "not root"),
+    ("install_path", "/home/app/site", {}, "ProtectHome"),
+    ("install_path", "/root/app", {}, "ProtectHome"),
+    ("install_path", "/tmp/app", {}, "other users can write"),
+    ("install_path", "/var/tmp/app", {}, "other users can write"),
+    ("install_path", "/dev/shm/app", {}, "system directory"),
+    ("install_path", "/run/app", {}, "system directory"),
+]
+
+# Every text question refuses a trailing newline (Python's $ matches before one), a tab
+# and an escape character, with its usual message.
+TEXT_QUESTIONS = {
+    "project_name": ("My App", {}, "letters, digits, spaces"),
+    "project_slug": ("my-app", {}, "lowercase letters, digits and -"),
+    "package_name": ("my_app", {}, "lowercase letters, digits and _"),
+    "description": ("An app", {}, "use at most 160"),
+    "author_name": ("Ann Smith", {}, "letters, spaces"),
+    "author_email": ("ann@example.com", {}, "name@example.com"),
+    "domain": ("app.example.com", {}, "fully qualified domain name"),
+    "tls_certificate": ("/etc/ssl/app.pem", {"tls": "custom"}, "absolute path"),
+    "tls_certificate_key": ("/etc/ssl/app.key", {"tls": "custom"}, "absolute path"),
+    "deploy_hosts": ("web1.example.com", {}, "hostnames or IP addresses"),
+    "deploy_user": ("deploy", {}, "Unix login"),
+    "service_user": ("myapp", {}, "Unix user name"),
+    "install_path": ("/srv/myapp", {}, "absolute path"),
+    "max_body_size_mb": ("10", {}, "whole number of megabytes"),
+    "dev_port": ("8000", {}, "1024 to 65535"),
+}
+BAD_ANSWERS += [
+    (question, good + bad, context, explains)
+    for question, (good, context, explains) in TEXT_QUESTIONS.items()
+    for bad in ("\n", "\t", "\x1b[31m")
 ]
 
 

@@ -21,6 +21,8 @@ ANSWER_SETS = {
     "uwsgi-lighttpd-py312": {"app_server": "uwsgi", "web_server": "lighttpd",
                              "python_version": "3.11", "tls": "none"},
     "mod_wsgi-apache": {"app_server": "mod_wsgi", "web_server": "apache", "tls": "custom"},
+    # A name outside ASCII still gives an ASCII slug and package (cafe-creme, cafe_creme).
+    "non-ascii-name": {"project_name": "Café Crème"},
 }
 
 

@@ -102,7 +102,11 @@ SPEC = json.loads(r'''{
  },
  "context_keys": {
   "reserved_package_names": "_reserved_package_names",
+  "reserved_unit_names": "_reserved_unit_names",
+  "reserved_unit_families": "_reserved_unit_families",
+  "stock_accounts": "_stock_accounts",
   "project_name": "project_name",
+  "ascii_project_name": "__ascii_project_name",
   "project_slug": "project_slug",
   "package_name": "package_name",
   "description": "description",
@@ -143,27 +147,27 @@ SPEC = json.loads(r'''{
  "questions": [
   {
    "name": "project_name",
-   "validator": "{% if not (project_name | regex_search('^[\\\\w][\\\\w .,_-]{0,62}$')) %} use 1-63 letters, digits, spaces or . , _ - (starting with a letter or digit) {% endif %}"
+   "validator": "{% if not (project_name | regex_search('^[\\\\w][\\\\w .,_-]{0,62}\\\\Z')) %} use 1-63 letters, digits, spaces or . , _ - (starting with a letter or digit) {% endif %}"
   },
   {
    "name": "project_slug",
-   "validator": "{% if not (project_slug | regex_search('^[a-z][a-z0-9-]{0,30}[a-z0-9]$')) %} use 2-32 characters: lowercase letters, digits and - (start with a letter, end with a letter or digit) {% elif '--' in project_slug %} do not use two dashes in a row {% endif %}"
+   "validator": "{% if not (project_slug | regex_search('^[a-z][a-z0-9-]{0,30}[a-z0-9]\\\\Z')) %} use 2-32 characters: lowercase letters, digits and - (start with a letter, end with a letter or digit) {% elif '--' in project_slug %} do not use two dashes in a row {% elif project_slug in reserved_unit_names or project_slug.split('-')[0] in reserved_unit_families %} \"{{ project_slug }}\" names a systemd unit a Debian or Ubuntu server already has (or the web server installs): provision would replace it; pick another name {% endif %}"
   },
   {
    "name": "package_name",
-   "validator": "{% if not (package_name | regex_search('^[a-z][a-z0-9_]{0,39}$')) %} use 1-40 characters: lowercase letters, digits and _ (start with a letter) {% elif package_name in reserved_package_names %} \"{{ package_name }}\" is a Python keyword, a standard-library module or a dependency: pick another name {% endif %}"
+   "validator": "{% if not (package_name | regex_search('^[a-z][a-z0-9_]{0,39}\\\\Z')) %} use 1-40 characters: lowercase letters, digits and _ (start with a letter) {% elif package_name in reserved_package_names %} \"{{ package_name }}\" is a Python keyword, a standard-library module or a dependency: pick another name {% endif %}"
   },
   {
    "name": "description",
-   "validator": "{% if not (description | regex_search('^[\\\\w .,:()!?/+&_-]{0,160}$')) %} use at most 160 letters, digits, spaces and . , : ( ) ! ? / + & _ - (no quotes, $, %, ; or braces) {% endif %}"
+   "validator": "{% if not (description | regex_search('^[\\\\w .,:()!?/+&_-]{0,160}\\\\Z')) %} use at most 160 letters, digits, spaces and . , : ( ) ! ? / + & _ - (no quotes, $, %, ; or braces) {% endif %}"
   },
   {
    "name": "author_name",
-   "validator": "{% if not (author_name | regex_search(\"^[\\\\w][\\\\w .,'-]{0,79}$\")) %} use 1-80 letters, spaces and . , ' - (starting with a letter) {% endif %}"
+   "validator": "{% if not (author_name | regex_search(\"^[\\\\w][\\\\w .,'-]{0,79}\\\\Z\")) %} use 1-80 letters, spaces and . , ' - (starting with a letter) {% endif %}"
   },
   {
    "name": "author_email",
-   "validator": "{% if not (author_email | regex_search('^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?[.])+[a-z]{2,63}$')) %} use an address like name@example.com (letters, digits, . _ + - before the @) {% endif %}"
+   "validator": "{% if not (author_email | regex_search('^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?[.])+[a-z]{2,63}\\\\Z')) %} use an address like name@example.com (letters, digits, . _ + - before the @) {% endif %}"
   },
   {
    "name": "python_version",
@@ -176,7 +180,7 @@ SPEC = json.loads(r'''{
   },
   {
    "name": "domain",
-   "validator": "{% if not (domain | regex_search('^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?[.])+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$')) %} use a lowercase fully qualified domain name like app.example.com (letters, digits, - and dots; no scheme, port, path or spaces) {% endif %}"
+   "validator": "{% if not (domain | regex_search('^(?=.{4,253}\\\\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?[.])+[a-z]([a-z0-9-]{0,61}[a-z0-9])?\\\\Z')) %} use a lowercase fully qualified domain name like app.example.com (letters, digits, - and dots; no scheme, port, path or spaces) {% endif %}"
   },
   {
    "name": "web_server",
@@ -207,35 +211,35 @@ SPEC = json.loads(r'''{
   },
   {
    "name": "tls_certificate",
-   "validator": "{% if tls == 'custom' and not (tls_certificate | regex_search('^(/[A-Za-z0-9_][A-Za-z0-9._-]*)+$')) %} use an absolute path made of letters, digits and . _ - (no spaces, no .. or hidden path parts) {% endif %}"
+   "validator": "{% if tls == 'custom' and not (tls_certificate | regex_search('^(/[A-Za-z0-9_][A-Za-z0-9._-]*)+\\\\Z')) %} use an absolute path made of letters, digits and . _ - (no spaces, no .. or hidden path parts) {% endif %}"
   },
   {
    "name": "tls_certificate_key",
-   "validator": "{% if tls == 'custom' and not (tls_certificate_key | regex_search('^(/[A-Za-z0-9_][A-Za-z0-9._-]*)+$')) %} use an absolute path made of letters, digits and . _ - (no spaces, no .. or hidden path parts) {% endif %}"
+   "validator": "{% if tls == 'custom' and not (tls_certificate_key | regex_search('^(/[A-Za-z0-9_][A-Za-z0-9._-]*)+\\\\Z')) %} use an absolute path made of letters, digits and . _ - (no spaces, no .. or hidden path parts) {% endif %}"
   },
   {
    "name": "deploy_hosts",
-   "validator": "{% set hosts = deploy_hosts.replace(',', ' ').split() %} {% if not hosts %} name at least one server {% endif %} {% for host in hosts %} {% if not (host | regex_search('^(([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)([.][a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*|[0-9]{1,3}([.][0-9]{1,3}){3}|[0-9a-f:]*:[0-9a-f:]+)$')) %} \"{{ host }}\" is not a hostname or IP address (lowercase letters, digits, - and dots) {% endif %} {% endfor %}"
+   "validator": "{% set hosts = deploy_hosts.replace(',', ' ').split() %} {% if not (deploy_hosts | regex_search('^[a-z0-9.:, -]*\\\\Z')) %} use hostnames or IP addresses (lowercase letters, digits, - . :) separated by spaces or commas {% elif not hosts %} name at least one server {% else %} {% for host in hosts %} {% if not (host | regex_search('^(([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)([.][a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*|[0-9]{1,3}([.][0-9]{1,3}){3}|[0-9a-f:]*:[0-9a-f:]+)\\\\Z')) %} \"{{ host }}\" is not a hostname or IP address (lowercase letters, digits, - and dots) {% endif %} {% endfor %} {% endif %}"
   },
   {
    "name": "deploy_user",
-   "validator": "{% if not (deploy_user | regex_search('^[a-z_][a-z0-9_-]{0,31}$')) %} use a Unix login: up to 32 lowercase letters, digits, _ and - (starting with a letter or _) {% endif %}"
+   "validator": "{% if not (deploy_user | regex_search('^[a-z_][a-z0-9_-]{0,31}\\\\Z')) %} use a Unix login: up to 32 lowercase letters, digits, _ and - (starting with a letter or _) {% elif deploy_user == 'root' %} deploy as a user with sudo, not root (servers should not accept root logins over SSH) {% endif %}"
   },
   {
    "name": "service_user",
-   "validator": "{% if not (service_user | regex_search('^[a-z_][a-z0-9_-]{0,31}$')) %} use a Unix user name: up to 32 lowercase letters, digits, _ and - (starting with a letter or _) {% elif service_user in ['root', 'www-data', 'nobody', deploy_user] %} the app must run as its own user, not \"{{ service_user }}\" {% endif %}"
+   "validator": "{% if not (service_user | regex_search('^[a-z_][a-z0-9_-]{0,31}\\\\Z')) %} use a Unix user name: up to 32 lowercase letters, digits, _ and - (starting with a letter or _) {% elif service_user == deploy_user or service_user in stock_accounts or service_user.startswith('systemd-') %} the app must run as its own user, not \"{{ service_user }}\" (the deploy login or an account a stock server has) {% endif %}"
   },
   {
    "name": "install_path",
-   "validator": "{% if not (install_path | regex_search('^(/[A-Za-z0-9_][A-Za-z0-9._-]*){2,}$')) %} use an absolute path at least two levels deep, made of letters, digits and . _ - (no spaces, no .. or hidden path parts) {% elif install_path.split('/')[1] in ['bin', 'boot', 'dev', 'etc', 'lib', 'proc', 'run', 'sbin', 'sys', 'usr'] %} do not install into a system directory like /{{ install_path.split('/')[1] }} {% endif %}"
+   "validator": "{% if not (install_path | regex_search('^(/[A-Za-z0-9_][A-Za-z0-9._-]*){2,}\\\\Z')) %} use an absolute path at least two levels deep, made of letters, digits and . _ - (no spaces, no .. or hidden path parts) {% elif install_path.split('/')[1] in ['bin', 'boot', 'dev', 'etc', 'lib', 'lib32', 'lib64', 'libx32', 'proc', 'run', 'sbin', 'sys', 'usr'] %} do not install into a system directory like /{{ install_path.split('/')[1] }} {% elif install_path.split('/')[1] in ['home', 'root'] %} the app's hardened unit cannot see /{{ install_path.split('/')[1] }} (ProtectHome): use /srv/<name> or /opt/<name> {% elif install_path.split('/')[1] == 'tmp' or install_path.split('/')[1:3] | join('/') in ['var/tmp', 'var/run', 'var/lock', 'var/crash'] %} other users can write to /{{ install_path.split('/')[1:3] | join('/') if install_path.split('/')[1] == 'var' else 'tmp' }}: use /srv/<name> or /opt/<name> {% endif %}"
   },
   {
    "name": "max_body_size_mb",
-   "validator": "{% if not (max_body_size_mb | regex_search('^[1-9][0-9]{0,3}$')) %} use a whole number of megabytes from 1 to 9999 {% endif %}"
+   "validator": "{% if not (max_body_size_mb | regex_search('^[1-9][0-9]{0,3}\\\\Z')) %} use a whole number of megabytes from 1 to 9999 {% endif %}"
   },
   {
    "name": "dev_port",
-   "validator": "{% if not (dev_port | regex_search('^[1-9][0-9]{3,4}$')) or (dev_port | int) > 65535 %} use a port from 1024 to 65535 (ports below 1024 need root) {% endif %}"
+   "validator": "{% if not (dev_port | regex_search('^[1-9][0-9]{3,4}\\\\Z')) or (dev_port | int) > 65535 %} use a port from 1024 to 65535 (ports below 1024 need root) {% endif %}"
   }
  ],
  "conditional_paths": [

@@ -9,7 +9,7 @@ from {{ cookiecutter.package_name }}.health import register_check
 def test_index_shows_the_project(client):
     response = client.get("/")
     assert response.status_code == 200
-    assert b"<h1>{{ cookiecutter.project_name | e }}</h1>" in response.data
+    assert "<h1>{{ cookiecutter.project_name | e }}</h1>" in response.get_data(as_text=True)
 
 
 def test_stylesheet_is_linked_and_served(client):
