@@ -42,7 +42,9 @@ BAD_ANSWERS = [
     ("domain", "Example.COM", {}, "lowercase"),
     ("domain", "example.com\nserver_name evil", {}, "fully qualified domain name"),
     ("web_server", "caddy", {}, "web_server"),
-    ("app_server", "mod_wsgi", {"web_server": "nginx"}, "web_server=apache"),
+    # Both given: web_server, asked first, names the conflict.
+    ("web_server", "nginx", {"app_server": "mod_wsgi"}, "web_server=apache"),
+    ("web_server", "lighttpd", {"app_server": "mod_wsgi"}, "inside Apache"),
     ("app_server", "waitress", {}, "app_server"),
     ("tls", "selfsigned", {}, "tls"),
     ("tls_certificate", "../cert.pem", {"tls": "custom"}, "absolute path"),

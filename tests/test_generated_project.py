@@ -15,6 +15,9 @@ from conftest import VENV_BIN, free_port, require_tool, run
 
 pytestmark = pytest.mark.slow
 
+# A secret key the generated app accepts outside debug mode (32 characters or more).
+SERVE_KEY = "serve-test-key-" + "0" * 32
+
 # The defaults, plus the other app servers on other web servers and Python versions.
 ANSWER_SETS = {
     "defaults": {},
@@ -194,7 +197,7 @@ def test_make_serve_runs_the_chosen_app_server_on_loopback(rendered, tmp_path, a
     make = require_tool("make", "make")
     boot = run([make, "bootstrap"], cwd=project, env=tool_env())
     assert boot.returncode == 0, boot.stdout + boot.stderr
-    (project / ".env").write_text("FLASK_SECRET_KEY=serve-test-key\nFLASK_RELEASE_ID=served\n")
+    (project / ".env").write_text(f"FLASK_SECRET_KEY={SERVE_KEY}\nFLASK_RELEASE_ID=served\n")
     port = free_port()
     # A file, not a pipe: Apache reopens /dev/stderr, which needs write access to it.
     log_path = project.parent / "serve.log"
@@ -254,9 +257,15 @@ def test_make_serve_names_a_missing_or_wrong_setting_in_one_line(rendered, tmp_p
                          "then set FLASK_SECRET_KEY in it"), no_env.stderr
     assert len(errors) == 2 and "Error 1" in errors[1], no_env.stderr  # make's own line
 
-    (project / ".env").write_text("FLASK_SECRET_KEY=serve-test-key\nFLASK_LOG_LEVEL=LOUD\n")
-    wrong = run([make, "serve", f"PORT={free_port()}"], cwd=project, env=tool_env())
-    assert wrong.returncode != 0
-    errors = wrong.stderr.strip().splitlines()
-    assert errors[0] == "my_flask_app: FLASK_LOG_LEVEL 'LOUD' is not a logging level", errors
-    assert len(errors) == 2 and "Traceback" not in wrong.stdout + wrong.stderr
+    for settings, message in [
+        (f"FLASK_SECRET_KEY={SERVE_KEY}\nFLASK_LOG_LEVEL=LOUD\n",
+         "my_flask_app: FLASK_LOG_LEVEL 'LOUD' is not a logging level"),
+        ("FLASK_SECRET_KEY=change-me\n",  # the example file's placeholder, left as it was
+         "my_flask_app: FLASK_SECRET_KEY is a placeholder or shorter than 32 characters"),
+    ]:
+        (project / ".env").write_text(settings)
+        wrong = run([make, "serve", f"PORT={free_port()}"], cwd=project, env=tool_env())
+        assert wrong.returncode != 0
+        errors = wrong.stderr.strip().splitlines()
+        assert errors[0].startswith(message), errors
+        assert len(errors) == 2 and "Traceback" not in wrong.stdout + wrong.stderr

@@ -7,6 +7,7 @@ and restarted under a bounded load without losing a request, restarted after a c
 
 import json
 import re
+import secrets
 import shutil
 import subprocess
 import time
@@ -99,7 +100,7 @@ def install(lab: Lab, server: Server, project: Path, workdir: Path) -> Deployed:
     wheels = build_wheelhouse(project, workdir / "wheelhouse")
     shutil.copytree(wheels, server.root / "var/tmp" / "wheelhouse")
     env = (project / "deploy/app.env.example").read_text().replace(
-        "FLASK_SECRET_KEY=change-me", "FLASK_SECRET_KEY=booted-test-secret")
+        "FLASK_SECRET_KEY=change-me", f"FLASK_SECRET_KEY={secrets.token_hex(32)}")
     (server.root / "var/tmp" / "app.env").write_text(env + "FLASK_RELEASE_ID=r1\n")
     release = f"{root}/releases/r1"
     server.run(

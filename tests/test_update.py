@@ -133,3 +133,21 @@ def test_switching_the_app_server_lists_the_removed_config_and_keeps_it_in_git(
     assert "git show HEAD:<path>" in result.stdout + result.stderr
     assert f" D {GUNICORN_CONF}" in git(project, "status", "--porcelain").splitlines()
     assert "timeout = 90" in git(project, "show", f"HEAD:{GUNICORN_CONF}")
+
+
+def test_a_web_server_the_app_server_cannot_run_with_stops_the_update(template_repo, tmp_path):
+    """mod_wsgi lives inside Apache: asking for nginx must not quietly swap the app server."""
+    project = render(tmp_path / "mod-wsgi-project", {"web_server": "apache",
+                                                     "app_server": "mod_wsgi"},
+                     src=template_repo, vcs_ref="v0.1.0")
+    git(project, "init", "-q", "-b", "main")
+    commit_all(project, "generated from v0.1.0")
+    result = subprocess.run(
+        [str(VENV_BIN / "copier"), "update", "--defaults", "--data", "web_server=nginx",
+         "--vcs-ref", "v0.1.0"], cwd=project, capture_output=True, text=True, timeout=300,
+        check=False)
+    assert result.returncode != 0
+    assert "mod_wsgi, which lives inside Apache" in result.stderr.strip().splitlines()[-1]
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert (answers["web_server"], answers["app_server"]) == ("apache", "mod_wsgi")
+    assert git(project, "status", "--porcelain") == ""

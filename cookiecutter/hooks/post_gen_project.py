@@ -184,7 +184,7 @@ SPEC = json.loads(r'''{
   },
   {
    "name": "web_server",
-   "validator": "",
+   "validator": "{% if app_server is defined and app_server == 'mod_wsgi' and web_server != 'apache' %} the project runs the app in mod_wsgi, which lives inside Apache: keep web_server=apache, or switch the app server too (--data app_server=gunicorn or uwsgi) {% endif %}",
    "choices": {
     "nginx": "",
     "apache": "",

@@ -5,6 +5,9 @@ from {{ cookiecutter.package_name }} import create_app
 from {{ cookiecutter.package_name }}.config import ConfigError
 from {{ cookiecutter.package_name }}.health import register_check
 
+# A key long enough to be accepted outside testing (the app refuses short ones).
+KEY = "0123456789abcdef" * 4
+
 
 def test_index_shows_the_project(client):
     response = client.get("/")
@@ -38,11 +41,11 @@ def test_healthz_names_a_failing_check(app, client):
 
 
 def test_settings_come_from_flask_prefixed_environment(monkeypatch):
-    monkeypatch.setenv("FLASK_SECRET_KEY", "from-env")
+    monkeypatch.setenv("FLASK_SECRET_KEY", "from-env-" + KEY)
     monkeypatch.setenv("FLASK_RELEASE_ID", "20260101-abc1234")
     monkeypatch.setenv("FLASK_TRUSTED_PROXY_COUNT", "1")
     app = create_app()
-    assert app.config["SECRET_KEY"] == "from-env"
+    assert app.config["SECRET_KEY"] == "from-env-" + KEY
     assert app.config["TRUSTED_PROXY_COUNT"] == 1
     assert app.test_client().get("/healthz").json["release"] == "20260101-abc1234"
 
@@ -61,6 +64,26 @@ def test_missing_secret_key_refuses_to_start_in_production(monkeypatch):
         create_app()
 
 
+@pytest.mark.parametrize("key", ["change-me", "short-but-not-empty", "x" * 31])
+def test_a_guessable_secret_key_refuses_to_start_in_production(monkeypatch, key):
+    monkeypatch.setenv("FLASK_SECRET_KEY", key)
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    with pytest.raises(ConfigError, match="placeholder or shorter than 32 characters"):
+        create_app()
+
+
+def test_the_request_size_limit_is_the_answer_given(app):
+    assert app.config["MAX_CONTENT_LENGTH"] == {{ cookiecutter.max_body_size_mb }} * 1024 * 1024
+
+
+{% if cookiecutter.tls != 'none' %}
+def test_sessions_and_external_links_are_https_only(app):
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    with app.test_request_context():
+        assert app.url_for("health.healthz", _external=True).startswith("https://")
+
+
+{% endif %}
 def test_debug_runs_get_a_throwaway_secret_key(monkeypatch):
     monkeypatch.delenv("FLASK_SECRET_KEY", raising=False)
     first = create_app({"DEBUG": True}).config["SECRET_KEY"]
@@ -73,7 +96,7 @@ def test_debug_runs_get_a_throwaway_secret_key(monkeypatch):
 def test_bad_proxy_count_is_refused(monkeypatch, bad):
     monkeypatch.setenv("FLASK_TRUSTED_PROXY_COUNT", bad)
     with pytest.raises(ConfigError, match="TRUSTED_PROXY_COUNT"):
-        create_app({"SECRET_KEY": "k"})
+        create_app({"SECRET_KEY": KEY})
 
 
 def _seen_remote_addr(app, headers):
@@ -81,12 +104,14 @@ def _seen_remote_addr(app, headers):
     def whoami():
         return {"addr": request.remote_addr, "scheme": request.scheme}
 
+    # Over plain HTTP from 127.0.0.1, whatever PREFERRED_URL_SCHEME the client would use.
     env = {"REMOTE_ADDR": "127.0.0.1"}
-    return app.test_client().get("/_whoami", headers=headers, environ_base=env).json
+    client = app.test_client()
+    return client.get("http://localhost/_whoami", headers=headers, environ_base=env).json
 
 
 def test_behind_one_proxy_a_client_cannot_spoof_its_address():
-    app = create_app({"SECRET_KEY": "k", "TRUSTED_PROXY_COUNT": 1})
+    app = create_app({"SECRET_KEY": KEY, "TRUSTED_PROXY_COUNT": 1})
     # The client sent "6.6.6.6"; the proxy appended the address it really saw.
     seen = _seen_remote_addr(
         app, {"X-Forwarded-For": "6.6.6.6, 203.0.113.7", "X-Forwarded-Proto": "https"}
@@ -95,13 +120,13 @@ def test_behind_one_proxy_a_client_cannot_spoof_its_address():
 
 
 def test_without_a_proxy_forwarded_headers_are_ignored():
-    app = create_app({"SECRET_KEY": "k"})
+    app = create_app({"SECRET_KEY": KEY})
     seen = _seen_remote_addr(app, {"X-Forwarded-For": "6.6.6.6", "X-Forwarded-Proto": "https"})
     assert seen == {"addr": "127.0.0.1", "scheme": "http"}
 
 
 def test_request_body_over_the_limit_is_refused():
-    app = create_app({"SECRET_KEY": "k", "MAX_CONTENT_LENGTH": 10})
+    app = create_app({"SECRET_KEY": KEY, "MAX_CONTENT_LENGTH": 10})
 
     @app.post("/_upload")
     def upload():

@@ -19,13 +19,25 @@ DEFAULTS: dict[str, Any] = {
     # 0 trusts no X-Forwarded-* header at all; the deployed site sets 1.
     "TRUSTED_PROXY_COUNT": 0,
     "LOG_LEVEL": "INFO",
-    # Largest request body Flask accepts (bytes); the web server enforces its own limit first.
-    "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+    # Largest request body Flask accepts: {{ cookiecutter.max_body_size_mb }} MB, the web server's own limit,
+    # which refuses bigger bodies first on the servers.
+    "MAX_CONTENT_LENGTH": {{ cookiecutter.max_body_size_mb }} * 1024 * 1024,
     # Shown by /healthz so you can tell which release answered; see release_id().
     "RELEASE_ID": "development",
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
+{% if cookiecutter.tls != 'none' %}
+    # The site is HTTPS only: session cookies never travel in clear (browsers still take
+    # them from http://127.0.0.1 in development), and url_for(_external=True) builds
+    # https:// links even outside a request.
+    "SESSION_COOKIE_SECURE": True,
+    "PREFERRED_URL_SCHEME": "https",
+{% endif %}
 }
+# A key anyone can guess signs sessions anyone can forge: the example file's
+# placeholder, and anything shorter than 32 characters (token_hex(32) gives 64).
+PLACEHOLDER_KEYS = {"change-me", "changeme", "secret", "dev", "development"}
+MIN_KEY_LENGTH = 32
 
 
 class ConfigError(RuntimeError):
@@ -48,7 +60,15 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
     if overrides:
         app.config.from_mapping(overrides)
 
-    if not app.config.get("SECRET_KEY"):
+    key = app.config.get("SECRET_KEY")
+    guessable = key in PLACEHOLDER_KEYS or len(key or "") < MIN_KEY_LENGTH
+    if key and guessable and not (app.debug or app.testing):
+        raise ConfigError(
+            f"FLASK_SECRET_KEY is a placeholder or shorter than {MIN_KEY_LENGTH} characters, "
+            "so sessions could be forged: put a random value in the environment file; "
+            "python3 -c 'import secrets; print(secrets.token_hex(32))' prints one"
+        )
+    if not key:
         if not (app.debug or app.testing):
             raise ConfigError(
                 "FLASK_SECRET_KEY is not set, and sessions would be forgeable without it: "
