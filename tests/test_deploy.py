@@ -185,6 +185,24 @@ def test_a_broken_release_never_goes_live(fleet, change, message):
     git(fleet.project, "revert", "--no-edit", "HEAD")
 
 
+def test_a_placeholder_secret_key_is_refused_in_one_line_and_nothing_goes_live(fleet):
+    server, env_file = fleet.servers[0], "/srv/my-flask-app/shared/app.env"
+    live, page = fleet.live_release(server), fleet.get(server)[1]
+    server.run(f"cp -p {env_file} {env_file}.kept && "
+               f"sed -i 's/^FLASK_SECRET_KEY=.*/FLASK_SECRET_KEY=change-me/' {env_file}")
+    try:
+        fleet.commit("src/my_flask_app/templates/index.html", "<h1>", "<h1>Keyless: ")
+        result = fleet.deploy(check=False)
+    finally:
+        server.run(f"mv {env_file}.kept {env_file}")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "my_flask_app: FLASK_SECRET_KEY is a placeholder or shorter than 32" in output
+    assert "Traceback" not in output
+    assert fleet.live_release(server) == live and fleet.get(server)[1] == page
+    git(fleet.project, "revert", "--no-edit", "HEAD")
+
+
 def test_rollback_restores_the_previous_release(fleet):
     live = {s.name: fleet.live_release(s) for s in fleet.servers}
     started = time.monotonic()

@@ -101,7 +101,7 @@ sys.exit(response.status_code != 200)
 PY
     case $status in
     0) ;;
-    3) die "the new release does not import ({{ cookiecutter.package_name }}.wsgi): see the traceback above" ;;
+    3) die "the new release does not import ({{ cookiecutter.package_name }}.wsgi): see the error above" ;;
     *) die "the new release's /healthz fails: see above" ;;
     esac
 {% if cookiecutter.app_server != 'mod_wsgi' %}
