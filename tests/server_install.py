@@ -70,6 +70,8 @@ def computed(site: Site, key: str) -> str:
                  else f"/etc/letsencrypt/live/{a['domain']}/fullchain.pem"),
         "key": (a.get("tls_certificate_key") if a["tls"] == "custom"
                 else f"/etc/letsencrypt/live/{a['domain']}/privkey.pem"),
+        "catch-all cert": f"/etc/ssl/certs/{a['project_slug']}-catch-all.pem",
+        "catch-all key": f"/etc/ssl/private/{a['project_slug']}-catch-all.key",
     }[key]
 
 
@@ -178,4 +180,9 @@ def install_certificate(site: Site, workdir: Path) -> Path:
           f"-addext subjectAltName=DNS:{domain} -keyout {local}/key.pem "
           f"-out {local}/cert.pem 2>/dev/null; "
           f"install -D -m 0644 {local}/cert.pem {cert}; install -D -m 0600 {local}/key.pem {key}")
+    # What `make provision` makes for clients that name another host (Apache, lighttpd).
+    sb.sh(f"mkdir -p /etc/ssl/private && openssl req -x509 -newkey ec -pkeyopt "
+          f"ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=default.invalid "
+          f"-keyout {computed(site, 'catch-all key')} "
+          f"-out {computed(site, 'catch-all cert')} 2>/dev/null")
     return local / "cert.pem"

@@ -175,6 +175,35 @@ def test_https_site_redirects_plain_http_and_refuses_old_tls(site):
     assert "Protocol  : TLSv1.2" in modern.stdout, modern.stdout
 
 
+def handshake(site, *args: str):
+    return site.sandbox.run(["openssl", "s_client", "-connect", "127.0.0.1:443", *args],
+                            check=False, input="", timeout=20)
+
+
+@pytest.mark.parametrize("site", TLS_COMBOS, ids=[combo_id(*c) for c in TLS_COMBOS],
+                         indirect=True)
+def test_tls_offers_mozillas_intermediate_groups_only(site):
+    start(site)
+    for group in ("X25519", "prime256v1", "secp384r1"):
+        agreed = handshake(site, "-servername", DOMAIN, "-groups", group)
+        assert "Cipher is (NONE)" not in agreed.stdout and agreed.returncode == 0, agreed.stdout
+    for group in ("X448", "secp521r1", "ffdhe2048"):
+        refused = handshake(site, "-servername", DOMAIN, "-groups", group)
+        assert "Cipher is (NONE)" in refused.stdout or refused.returncode != 0, (
+            group, refused.stdout)
+
+
+@pytest.mark.parametrize("site", TLS_COMBOS, ids=[combo_id(*c) for c in TLS_COMBOS],
+                         indirect=True)
+def test_the_sites_certificate_goes_only_to_clients_that_ask_for_its_domain(site):
+    start(site)
+    own = handshake(site, "-servername", DOMAIN)
+    assert f"CN = {DOMAIN}" in own.stdout, own.stdout
+    for args in (["-servername", "other.example.org"], ["-noservername"]):
+        other = handshake(site, *args)
+        assert DOMAIN not in other.stdout, (args, other.stdout)
+
+
 LETSENCRYPT_COMBOS = [c for c in COMBOS if c[2] == "letsencrypt" and c[1] != "uwsgi"]
 
 

@@ -141,6 +141,9 @@ SPEC = json.loads(r'''{
   "static_dir": "__static_dir",
   "acme_webroot": "__acme_webroot",
   "tls_cert_file": "__tls_cert_file",
+  "tls_catch_all_cert": "__tls_catch_all_cert",
+  "tls_catch_all_key": "__tls_catch_all_key",
+  "tls_groups": "__tls_groups",
   "tls_key_file": "__tls_key_file",
   "trusted_proxy_count": "__trusted_proxy_count"
  },
