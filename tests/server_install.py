@@ -25,7 +25,8 @@ WHOAMI_ROUTE = '''
 def whoami():
     from flask import request
 
-    return {"remote_addr": request.remote_addr, "scheme": request.scheme}
+    return {"remote_addr": request.remote_addr, "scheme": request.scheme,
+            "host": request.host, "headers": dict(request.headers)}
 '''
 
 

@@ -39,6 +39,9 @@ worker_tmp_dir = SHARED_MEMORY if os.path.isdir(SHARED_MEMORY) else None
 # X-Forwarded-Proto is honoured only from these peers (unix-socket peers are always
 # trusted by gunicorn, and only the web server can reach the socket).
 forwarded_allow_ips = "127.0.0.1,::1"
+# The one scheme header the web server sets. Gunicorn's default also reads
+# X-Forwarded-Ssl and X-Forwarded-Protocol, and answers 400 when they disagree.
+secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
 
 # Errors go to stderr, i.e. the systemd journal. No access log here: the web server
 # already logs every request with the client's address, and a second log line per
