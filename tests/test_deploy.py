@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -252,3 +253,71 @@ def test_a_deploy_killed_midway_leaves_the_site_serving(fleet, after_s):
     fleet.deploy()
     for server in fleet.servers:
         assert f"<h1>Killed at {after_s}: " in fleet.get(server)[1]
+
+
+def test_files_another_user_plants_never_run_as_root(fleet):
+    """Root unpacks and runs only what it put in a directory of its own: a user who
+    pre-creates the old upload path or the new one plants nothing that runs."""
+    web1 = fleet.servers[0]
+    planted = "/tmp/planted-release-ran"
+    fleet.commit("src/my_flask_app/templates/index.html", "<h1>", "<h1>Unplanted: ")
+    bundle = fleet.bundle()
+    release_id = Path(bundle).name.removesuffix(".tar.gz")
+    as_nobody = "setpriv --reuid=nobody --regid=nogroup --clear-groups"
+    trap = f"#!/bin/sh\ntouch {planted}\n"
+    web1.run(f"rm -f {planted}; {as_nobody} sh -c '"
+             f"mkdir -m 777 -p /var/tmp/my-flask-app-deploy/{release_id} && "
+             f"printf \"{trap}\" > /var/tmp/my-flask-app-deploy/{release_id}/release.sh'")
+    # The new upload directory lives under the root-owned install path: no way in.
+    blocked = web1.run(f"{as_nobody} mkdir -p /srv/my-flask-app/incoming/{release_id}",
+                       check=False)
+    assert blocked.returncode != 0
+    fleet.make("deploy", f"BUNDLE={bundle}")
+    assert web1.run(f"test -e {planted}", check=False).returncode != 0
+    assert "<h1>Unplanted: " in fleet.get(web1)[1]
+    upload_dir = web1.run("stat -c '%U %a' /srv/my-flask-app/incoming").stdout.split()
+    assert upload_dir == ["root", "700"]
+    assert release_id not in web1.run("ls -A /srv/my-flask-app/incoming").stdout
+
+
+def test_a_bundle_changed_after_it_was_built_is_refused(fleet):
+    web1 = fleet.servers[0]
+    live = fleet.live_release(web1)
+    fleet.commit("src/my_flask_app/templates/index.html", "<h1>", "<h1>Tampered: ")
+    bundle = Path(fleet.bundle())
+    with bundle.open("ab") as archive:
+        archive.write(b"\0" * 512)  # still a valid gzip stream for tar, but not what was built
+    result = fleet.make("deploy", f"BUNDLE={bundle}", "LIMIT=web1", check=False)
+    assert result.returncode != 0
+    assert "differs from" in result.stdout + result.stderr
+    assert fleet.live_release(web1) == live
+
+
+def test_two_deploys_at_once_never_drop_a_request(fleet):
+    """The lock serialises them: the site keeps serving, the live release ends as one of
+    the two, and a deploy that reports success has its release live or kept."""
+    web1 = fleet.servers[0]
+    bundles = []
+    for name in ("First", "Second"):
+        fleet.commit("src/my_flask_app/templates/index.html", "<h1>", f"<h1>{name} at once: ")
+        bundles.append(fleet.bundle())
+    load = subprocess.Popen(
+        ["ip", "netns", "exec", fleet.lab.client_ns, "python3", str(LOADGEN),
+         f"http://{web1.address}/", DOMAIN, "40"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(
+            lambda bundle: fleet.make("deploy", f"BUNDLE={bundle}", "LIMIT=web1", check=False),
+            bundles))
+    out, err = load.communicate(timeout=120)
+    assert load.returncode == 0, err
+    traffic = json.loads(out)
+    assert traffic["failed"] == 0 and traffic["total"] > 100, traffic
+    ids = [Path(bundle).name.removesuffix(".tar.gz") for bundle in bundles]
+    live, kept = fleet.live_release(web1), fleet.releases(web1)
+    assert live in ids
+    for release_id, result in zip(ids, results, strict=True):
+        if result.returncode == 0:
+            assert release_id == live or release_id in kept, (release_id, live, kept)
+    assert any(result.returncode == 0 for result in results), [r.stdout for r in results]
+    fleet.deploy()  # both servers on the same release again

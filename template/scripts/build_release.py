@@ -15,6 +15,7 @@ what is deployed must be a commit you can find again.
 """
 
 import argparse
+import hashlib
 import re
 import shutil
 import subprocess
@@ -130,6 +131,9 @@ def main() -> None:
         bundle = args.out / f"{release_id}.tar.gz"
         with tarfile.open(bundle, "w:gz") as archive:
             archive.add(stage, arcname=release_id)
+    # The deploy checks the uploaded bundle against this before anything is unpacked.
+    digest = hashlib.sha256(bundle.read_bytes()).hexdigest()
+    bundle.with_name(bundle.name + ".sha256").write_text(f"{digest}  {bundle.name}\n")
     print(bundle)
 
 

@@ -174,6 +174,8 @@ activate() { # BUNDLE_DIR RELEASE_ID
 
     say "building $id"
     rm -rf "$dir" # what an interrupted deploy may have left
+    # Uploads of deploys killed before they cleaned up (a running one is minutes old).
+    find "$ROOT/incoming" -mindepth 1 -maxdepth 1 -mmin +60 -exec rm -rf {} + 2>/dev/null || true
     mkdir -p "$dir"
     tar -xf "$bundle/source.tar" -C "$dir"
     printf '%s\n' "$id" >"$dir/RELEASE"
