@@ -218,6 +218,44 @@ def test_rollback_restores_the_previous_release(fleet):
     print(f"rollback of two servers: {elapsed:.1f}s")
 
 
+def test_rollback_only_lands_on_releases_that_served_and_never_stays_on_a_failing_one(fleet):
+    web1 = fleet.servers[0]
+    index = "src/my_flask_app/templates/index.html"
+    fleet.commit(index, "<h1>", "<h1>Good: ")
+    fleet.deploy()
+    good = fleet.live_release(web1)
+    fleet.commit("src/my_flask_app/views.py", '"""The site\'s pages."""',
+                 '"""The site\'s pages."""\n\nimport module_that_is_not_installed  # noqa: F401')
+    assert fleet.deploy(check=False).returncode != 0
+    assert len(fleet.releases(web1)) == len(set(fleet.releases(web1)))
+    refused = [r for r in fleet.releases(web1) if r > good]
+    assert refused == [], "a release that failed its checks was kept"
+    git(fleet.project, "revert", "--no-edit", "HEAD")
+    # What a deploy killed after unpacking leaves: a release that never served.
+    leftover = f"{good}-leftover"
+    web1.run(f"cd /srv/my-flask-app/releases && cp -a {good} {leftover} && "
+             f"rm {leftover}/.served-healthy")
+    fleet.commit(index, "<h1>Good: ", "<h1>Good two: ")
+    fleet.deploy()
+    good2 = fleet.live_release(web1)
+
+    # A target that fails /healthz: the rollback switches back and says so.
+    wsgi = web1.run(f"ls /srv/my-flask-app/releases/{good}/.venv/lib/python3*/"
+                    "site-packages/my_flask_app/wsgi.py").stdout.strip()
+    web1.run(f"cp -p {wsgi} {wsgi}.kept && echo 'raise SystemExit(3)' >> {wsgi}")
+    failed = fleet.make("rollback", "LIMIT=web1", check=False)
+    assert failed.returncode != 0
+    assert f"switched back to {good2}" in failed.stdout + failed.stderr
+    assert fleet.live_release(web1) == good2
+    assert "<h1>Good two: " in fleet.get(web1)[1]
+
+    web1.run(f"mv {wsgi}.kept {wsgi}")
+    fleet.make("rollback", "LIMIT=web1")
+    assert fleet.live_release(web1) == good  # not the leftover sorted between them
+    assert "<h1>Good: " in fleet.get(web1)[1]
+    fleet.deploy()
+
+
 def test_a_failure_on_the_first_server_stops_the_rollout(fleet):
     web1, web2 = fleet.servers
     web1.run("echo 'this is not nginx syntax' > /etc/nginx/conf.d/broken.conf")

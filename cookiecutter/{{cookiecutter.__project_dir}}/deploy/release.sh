@@ -48,6 +48,12 @@ releases() {
     find "$ROOT/releases" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | sort
 }
 
+# A release that once served /healthz while live carries this marker: only those are
+# rollback targets. A release that failed its checks is removed, never kept.
+HEALTHY_MARK=.served-healthy
+mark_healthy() { touch "$ROOT/releases/$1/$HEALTHY_MARK"; }
+was_healthy() { [ -e "$ROOT/releases/$1/$HEALTHY_MARK" ]; }
+
 switch_to() {
     ln -sfn "releases/$1" "$ROOT/.current.new"
     mv -T "$ROOT/.current.new" "$ROOT/current"
@@ -171,6 +177,11 @@ activate() { # BUNDLE_DIR RELEASE_ID
     dir="$ROOT/releases/$id"
     previous=$(live_release)
     [ "$id" != "$previous" ] || die "$id is already live"
+    # It is serving as this deploy begins (releases from before the marker existed).
+    [ -z "$previous" ] || mark_healthy "$previous"
+    # Whatever ends this run before $id is live, its directory goes with it.
+    unfinished=$dir
+    trap 'if [ -n "$unfinished" ]; then rm -rf "$unfinished"; fi' EXIT
 
     say "building $id"
     rm -rf "$dir" # what an interrupted deploy may have left
@@ -200,6 +211,8 @@ activate() { # BUNDLE_DIR RELEASE_ID
         fi
         die "$id did not start or pass /healthz through {{ cookiecutter.__web_server_label }} after the switch; back on ${previous:-nothing}"
     fi
+    mark_healthy "$id"
+    unfinished=""
     say "$id is live"
     prune
 }
@@ -209,16 +222,24 @@ rollback() { # [RELEASE_ID]
     if [ $# -gt 0 ]; then
         target=$1
     else
-        target=$(releases | grep -B1 -x "$live" | head -n 1)
+        # The newest release before the live one that ever served healthily.
+        target=$(releases | while read -r release; do
+            [ "$release" != "$live" ] || break
+            if was_healthy "$release"; then echo "$release"; fi
+        done | tail -n 1)
     fi
     if [ -z "$target" ] || [ "$target" = "$live" ]; then
-        die "no release before $live to roll back to"
+        die "no release before $live that ever served healthily: nothing to roll back to"
     fi
     [ -x "$ROOT/releases/$target/.venv/bin/python" ] || die "no release $target on this server"
+    was_healthy "$target" || die "$target never served healthily here: not a rollback target"
     say "rolling back from $live to $target"
     switch_to "$target"
-    restart_app
-    healthy "$target" || die "$target did not pass /healthz after the rollback"
+    if ! restart_app || ! healthy "$target"; then
+        switch_to "$live"
+        restart_app || true
+        die "$target did not pass /healthz after the rollback; switched back to $live"
+    fi
     say "$target is live"
 }
 
