@@ -129,6 +129,8 @@ def test_provision_twice_changes_nothing_the_second_time(fleet):
     for server in fleet.servers:
         mode = server.run("stat -c '%U:%G %a' /srv/my-flask-app/shared/app.env").stdout
         assert mode.strip() == "root:my-flask-app 640"
+        # A line someone appends later must start on a line of its own.
+        assert server.run("tail -c 1 /srv/my-flask-app/shared/app.env").stdout == "\n"
 
 
 def test_deploy_serves_the_committed_code_on_every_server(fleet):
@@ -359,3 +361,36 @@ def test_two_deploys_at_once_never_drop_a_request(fleet):
             assert release_id == live or release_id in kept, (release_id, live, kept)
     assert any(result.returncode == 0 for result in results), [r.stdout for r in results]
     fleet.deploy()  # both servers on the same release again
+
+
+def test_secrets_are_read_the_way_systemd_reads_them_and_nothing_in_them_runs(fleet):
+    """app.env is never read by a shell as root: a `$(...)` or a backquote in a value
+    runs nothing during a deploy, and the app gets the literal value."""
+    web1, env_file = fleet.servers[0], "/srv/my-flask-app/shared/app.env"
+    values = {"FLASK_CANARY_DOLLAR": "$(touch /tmp/canary-dollar)",
+              "FLASK_CANARY_TICK": "`touch /tmp/canary-tick`"}
+    lines = "".join(f"{name}={value}\n" for name, value in values.items())
+    web1.run(f"cp -p {env_file} {env_file}.kept && rm -f /tmp/canary-* && "
+             f"cat >> {env_file} <<'EOF'\n\n{lines}FLASK_CANARY_QUOTED=\"a quoted value\"\nEOF")
+    try:
+        fleet.commit("src/my_flask_app/templates/index.html", "<h1>", "<h1>Canaries: ")
+        fleet.make("deploy", f"BUNDLE={fleet.bundle()}", "LIMIT=web1")
+        assert web1.run("ls /tmp/canary-dollar /tmp/canary-tick", check=False).returncode != 0
+        environ = web1.run("tr '\\0' '\\n' < /proc/$(systemctl show -P MainPID "
+                           "my-flask-app.service)/environ").stdout.splitlines()
+        for name, value in {**values, "FLASK_CANARY_QUOTED": "a quoted value"}.items():
+            assert f"{name}={value}" in environ, (name, environ)
+        code, _ = doctor_import(fleet)
+        assert code == 0
+        assert web1.run("ls /tmp/canary-dollar /tmp/canary-tick", check=False).returncode != 0
+    finally:
+        web1.run(f"mv {env_file}.kept {env_file}")
+    fleet.deploy()
+
+
+def doctor_import(fleet) -> tuple[int, str]:
+    """The doctor's import check, which reads app.env as the service does, on web1."""
+    result = fleet.servers[0].run(
+        "python3 /srv/my-flask-app/current/deploy/doctor.py --json", check=False)
+    report = {r["check"]: r for r in json.loads(result.stdout)}
+    return (0 if report["app imports"]["ok"] else 1), report["app imports"]["detail"]

@@ -229,9 +229,11 @@ def check_import(release: Path, as_service_user: bool) -> Result:
     if not as_service_user and "FLASK_SECRET_KEY" not in env:
         env["FLASK_DEBUG"] = "1"  # a checkout has no secret key: debug mode makes one up
     if as_service_user:
+        # systemd reads the environment file, as for the service: never a shell as root.
         command = (
-            f"set -a; . {ENV_FILE}; set +a; cd {release} && setpriv --reuid={SERVICE_USER} "
-            f"--regid={SERVICE_USER} --init-groups .venv/bin/python -c {code!r}"
+            f"systemd-run --quiet --wait --pipe --collect --service-type=exec "
+            f"-p User={SERVICE_USER} -p Group={SERVICE_USER} -p WorkingDirectory={release} "
+            f"-p EnvironmentFile={ENV_FILE} -- {release}/.venv/bin/python -c {code!r}"
         )
     result = sh(command, env=env)
     if result.returncode == 0:

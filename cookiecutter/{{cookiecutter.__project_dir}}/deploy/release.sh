@@ -34,14 +34,17 @@ live_release() {
     if [ -L "$ROOT/current" ]; then basename "$(readlink -f "$ROOT/current")"; fi
 }
 
-# Run a command as the service user with the app's environment, like systemd does.
-as_app() (
-    set -a
-    # shellcheck source=/dev/null # the server's environment file, KEY=value lines
-    . "$ROOT/shared/app.env"
-    set +a
-    exec setpriv --reuid="$SERVICE_USER" --regid="$SERVICE_USER" --init-groups -- "$@"
-)
+# Run a command in a release as the service user, with the environment file read by
+# systemd itself (EnvironmentFile=), exactly as the service gets it: never by a shell
+# as root, so a `$(...)` or a backquote in a secret stays a string.
+# Usage: as_app DIR [systemd-run options] -- COMMAND...
+as_app() {
+    app_dir=$1
+    shift
+    systemd-run --quiet --wait --pipe --collect --service-type=exec \
+        -p User="$SERVICE_USER" -p Group="$SERVICE_USER" -p WorkingDirectory="$app_dir" \
+        -p EnvironmentFile="$ROOT/shared/app.env" "$@"
+}
 
 # Release names, oldest first (they start with a UTC timestamp).
 releases() {
@@ -92,7 +95,7 @@ check_release() { # DIR: the release works before anything live is touched
     # One interpreter for both checks (an import costs a second on a small server); exit
     # status 3 says which of them failed.
     status=0
-    (cd "$dir" && as_app .venv/bin/python - <<'PY') || status=$?
+    as_app "$dir" -- "$dir/.venv/bin/python" - <<'PY' || status=$?
 import sys
 import traceback
 
@@ -115,12 +118,13 @@ PY
     chown "$SERVICE_USER" "$check_socket_dir"
     # In the background, without the deploy lock (fd 9), its pid in a file to stop it by.
 {% if cookiecutter.app_server == 'gunicorn' %}
-    (cd "$dir" && GUNICORN_CMD_ARGS="--bind unix:$check_socket_dir/app.sock --workers 1 \
-        --pid $check_socket_dir/pid" as_app .venv/bin/gunicorn -c deploy/gunicorn.conf.py) \
+    as_app "$dir" --setenv=GUNICORN_CMD_ARGS="--bind unix:$check_socket_dir/app.sock \
+        --workers 1 --pid $check_socket_dir/pid" \
+        -- "$dir/.venv/bin/gunicorn" -c deploy/gunicorn.conf.py \
         >"$check_socket_dir/log" 2>&1 9>&- &
 {% else %}
-    (cd "$dir" && as_app .venv/bin/uwsgi --http-socket "$check_socket_dir/app.sock" \
-        --processes 1 --pidfile "$check_socket_dir/pid" --ini deploy/uwsgi.ini) \
+    as_app "$dir" -- "$dir/.venv/bin/uwsgi" --http-socket "$check_socket_dir/app.sock" \
+        --processes 1 --pidfile "$check_socket_dir/pid" --ini deploy/uwsgi.ini \
         >"$check_socket_dir/log" 2>&1 9>&- &
 {% endif %}
     check_pid=$!
