@@ -41,7 +41,8 @@ live_release() {
 as_app() {
     app_dir=$1
     shift
-    systemd-run --quiet --wait --pipe --collect --service-type=exec \
+    # RuntimeMaxSec: a check that hangs is stopped, and the deploy lock with it.
+    systemd-run --quiet --wait --pipe --collect --service-type=exec -p RuntimeMaxSec=300 \
         -p User="$SERVICE_USER" -p Group="$SERVICE_USER" -p WorkingDirectory="$app_dir" \
         -p EnvironmentFile="$ROOT/shared/app.env" "$@"
 }
@@ -180,6 +181,8 @@ activate() { # BUNDLE_DIR RELEASE_ID
     id=$2
     dir="$ROOT/releases/$id"
     previous=$(live_release)
+    # A link to a release that is gone is no release to go back to.
+    if [ -n "$previous" ] && [ ! -d "$ROOT/releases/$previous" ]; then previous=""; fi
     [ "$id" != "$previous" ] || die "$id is already live"
     # It is serving as this deploy begins (releases from before the marker existed).
     [ -z "$previous" ] || mark_healthy "$previous"
@@ -212,6 +215,8 @@ activate() { # BUNDLE_DIR RELEASE_ID
         if [ -n "$previous" ]; then
             switch_to "$previous"
             restart_app || true
+        else
+            rm -f "$ROOT/current" # a first deploy: nothing to go back to, no dangling link
         fi
         die "$id did not start or pass /healthz through {{ cookiecutter.__web_server_label }} after the switch; back on ${previous:-nothing}"
     fi
