@@ -73,6 +73,7 @@ BAD_ANSWERS = [
     ("project_slug", "nginx", {}, "systemd unit"),
     ("project_slug", "systemd-resolved", {}, "systemd unit"),
     ("project_slug", "cron", {}, "systemd unit"),
+    ("project_slug", "apparmor", {}, "systemd unit"),
     ("service_user", "daemon", {}, "its own user"),
     ("service_user", "sshd", {}, "its own user"),
     ("service_user", "_apt", {}, "its own user"),
