@@ -36,12 +36,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from packaging.requirements import Requirement
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from conftest import VENV_BIN, render, require_tool  # noqa: E402
+from conftest import VENV_BIN, locked_requirements, render, require_tool  # noqa: E402
 from deploys import bench_deploys  # noqa: E402
 from sandbox import Sandbox  # noqa: E402
 from server_install import (  # noqa: E402
@@ -85,17 +83,6 @@ def summary(values: list[float], unit: str, digits: int = 2) -> str:
     return f"{median:.{digits}f} {unit} ({min(values):.{digits}f}-{max(values):.{digits}f})"
 
 
-def locked_packages(project: Path) -> list[str]:
-    """name==version of everything requirements-dev.txt installs on this machine."""
-    wanted = []
-    for line in (project / "requirements-dev.txt").read_text().splitlines():
-        if re.match(r"[a-z0-9]", line):
-            requirement = Requirement(line.rstrip(" \\"))
-            if requirement.marker is None or requirement.marker.evaluate():
-                wanted.append(f"{requirement.name}{requirement.specifier}")
-    return wanted
-
-
 def bench_bootstrap(workdir: Path, runs: int) -> dict[str, list[float]]:
     """scripts/bootstrap.sh on each of its paths vs the tutorial's virtualenv + pip
     installing the same locked packages."""
@@ -103,7 +90,8 @@ def bench_bootstrap(workdir: Path, runs: int) -> dict[str, list[float]]:
     tool = workdir / "tutorial-tool"
     subprocess.run([sys.executable, "-m", "venv", str(tool)], check=True)
     subprocess.run([tool / "bin/pip", "install", "-q", "virtualenv"], check=True)
-    packages = " ".join(locked_packages(base))
+    packages = " ".join(f"{name}=={version}"
+                        for name, version in locked_requirements(base).items())
     counter = iter(range(1000))
 
     def ours(**env: str) -> Callable[[], float]:

@@ -1,5 +1,6 @@
 """Shared helpers: render the template with copier exactly as a user would, find tools."""
 
+import re
 import shutil
 import socket
 import subprocess
@@ -9,6 +10,7 @@ from typing import Any
 
 import copier
 import pytest
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(__file__).resolve().parent.parent / ".venv" / "bin"
@@ -41,6 +43,18 @@ def render(dest: Path, data: Mapping[str, Any] | None = None, src: Path = ROOT,
         settings=copier.Settings(),
     )
     return dest
+
+
+def locked_requirements(project: Path) -> dict[str, str]:
+    """name -> version of what a generated project's requirements-dev.txt installs on
+    this machine (environment markers evaluated, Windows-only lines left out)."""
+    locked = {}
+    for line in (project / "requirements-dev.txt").read_text().splitlines():
+        if re.match(r"[a-z0-9]", line):
+            requirement = Requirement(line.rstrip(" \\"))
+            if requirement.marker is None or requirement.marker.evaluate():
+                locked[requirement.name.lower()] = str(requirement.specifier).removeprefix("==")
+    return locked
 
 
 def require_tool(name: str, apt_package: str) -> str:

@@ -145,13 +145,18 @@ def test_deploy_serves_the_committed_code_on_every_server(fleet):
     print(f"first deploy of two servers: {elapsed:.1f}s")
 
 
+def start_load(fleet: Fleet, server, seconds: int) -> subprocess.Popen[str]:
+    """loadgen requesting / on a server from the client namespace, bounded in time."""
+    return subprocess.Popen(
+        ["ip", "netns", "exec", fleet.lab.client_ns, "python3", str(LOADGEN),
+         f"http://{server.address}/", DOMAIN, str(seconds)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
 def test_redeploy_under_load_loses_no_request(fleet):
     fleet.commit("src/my_flask_app/templates/index.html", "<h1>", "<h1>Version two: ")
     bundle = fleet.bundle()
-    load = subprocess.Popen(
-        ["ip", "netns", "exec", fleet.lab.client_ns, "python3", str(LOADGEN),
-         f"http://{fleet.servers[0].address}/", DOMAIN, "25"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    load = start_load(fleet, fleet.servers[0], 25)
     started = time.monotonic()
     fleet.make("deploy", f"BUNDLE={bundle}")
     elapsed = time.monotonic() - started
@@ -341,10 +346,7 @@ def test_two_deploys_at_once_never_drop_a_request(fleet):
     for name in ("First", "Second"):
         fleet.commit("src/my_flask_app/templates/index.html", "<h1>", f"<h1>{name} at once: ")
         bundles.append(fleet.bundle())
-    load = subprocess.Popen(
-        ["ip", "netns", "exec", fleet.lab.client_ns, "python3", str(LOADGEN),
-         f"http://{web1.address}/", DOMAIN, "40"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    load = start_load(fleet, web1, 40)
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(
             lambda bundle: fleet.make("deploy", f"BUNDLE={bundle}", "LIMIT=web1", check=False),

@@ -11,7 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import VENV_BIN, free_port, require_tool, run
+from conftest import VENV_BIN, free_port, locked_requirements, require_tool, run
 
 pytestmark = pytest.mark.slow
 
@@ -61,12 +61,7 @@ def test_bootstrap_then_its_own_tests_and_lint_pass(rendered, tmp_path, answers)
 
 
 def locked_versions(project: Path) -> dict[str, str]:
-    """name -> version of what requirements-dev.txt installs on Linux."""
-    locked = {}
-    for line in (project / "requirements-dev.txt").read_text().splitlines():
-        if "==" in line and not line.startswith(" ") and "sys_platform == 'win32'" not in line:
-            name, version = line.split(" ")[0].split("==")
-            locked[name.lower()] = version
+    locked = locked_requirements(project)
     assert locked
     return locked
 

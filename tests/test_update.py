@@ -40,6 +40,13 @@ def update(project: Path, tag: str) -> None:
                       quiet=True, settings=copier.Settings())
 
 
+def copier_update_cli(project: Path, answer: str) -> subprocess.CompletedProcess[str]:
+    """`copier update --defaults --data ANSWER` as a user types it, to v0.1.0."""
+    return subprocess.run(
+        [str(VENV_BIN / "copier"), "update", "--defaults", "--data", answer, "--vcs-ref",
+         "v0.1.0"], cwd=project, capture_output=True, text=True, timeout=300, check=False)
+
+
 def conflicted_files(project: Path) -> list[str]:
     return sorted(str(p.relative_to(project)) for p in project.rglob("*")
                   if p.is_file() and ".git" not in p.parts and CONFLICT.search(p.read_text()))
@@ -125,10 +132,7 @@ def test_switching_the_app_server_lists_the_removed_config_and_keeps_it_in_git(
     conf = project / GUNICORN_CONF
     conf.write_text(conf.read_text().replace("timeout = 30", "timeout = 90"))
     commit_all(project, "our slow endpoint needs 90s")
-    result = subprocess.run(
-        [str(VENV_BIN / "copier"), "update", "--defaults", "--data", "app_server=uwsgi",
-         "--vcs-ref", "v0.1.0"], cwd=project, capture_output=True, text=True, timeout=300,
-        check=False)
+    result = copier_update_cli(project, "app_server=uwsgi")
     assert result.returncode == 0, result.stderr
     assert "git show HEAD:<path>" in result.stdout + result.stderr
     assert f" D {GUNICORN_CONF}" in git(project, "status", "--porcelain").splitlines()
@@ -142,10 +146,7 @@ def test_a_web_server_the_app_server_cannot_run_with_stops_the_update(template_r
                      src=template_repo, vcs_ref="v0.1.0")
     git(project, "init", "-q", "-b", "main")
     commit_all(project, "generated from v0.1.0")
-    result = subprocess.run(
-        [str(VENV_BIN / "copier"), "update", "--defaults", "--data", "web_server=nginx",
-         "--vcs-ref", "v0.1.0"], cwd=project, capture_output=True, text=True, timeout=300,
-        check=False)
+    result = copier_update_cli(project, "web_server=nginx")
     assert result.returncode != 0
     assert "mod_wsgi, which lives inside Apache" in result.stderr.strip().splitlines()[-1]
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
