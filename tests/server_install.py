@@ -73,6 +73,7 @@ def computed(site: Site, key: str) -> str:
                 else f"/etc/letsencrypt/live/{a['domain']}/privkey.pem"),
         "catch-all cert": f"/etc/ssl/certs/{a['project_slug']}-catch-all.pem",
         "catch-all key": f"/etc/ssl/private/{a['project_slug']}-catch-all.key",
+        "lighttpd header filter": f"/etc/lighttpd/{a['project_slug']}-request-headers.lua",
     }[key]
 
 
@@ -137,6 +138,8 @@ def install_site(site: Site, site_file: Path) -> None:
         sb.sh(f"a2ensite -q {name}")
     else:
         sb.sh(f"rm -f /etc/lighttpd/conf-enabled/50-{site.slug}*")
+        headers = site_file.with_name(f"{site.slug}-request-headers.lua")
+        sb.write(computed(site, "lighttpd header filter"), headers.read_text())
         sb.write(f"/etc/lighttpd/conf-available/50-{name}.conf", site_file.read_text())
         sb.sh(f"lighty-enable-mod {name}")
 

@@ -143,6 +143,7 @@ SPEC = json.loads(r'''{
   "tls_cert_file": "__tls_cert_file",
   "tls_catch_all_cert": "__tls_catch_all_cert",
   "tls_catch_all_key": "__tls_catch_all_key",
+  "lighttpd_header_filter": "__lighttpd_header_filter",
   "tls_groups": "__tls_groups",
   "tls_key_file": "__tls_key_file",
   "trusted_proxy_count": "__trusted_proxy_count"

@@ -1,0 +1,17 @@
+-- lighttpd runs this for every request to the site (mod_magnet), before anything else.
+--
+-- It drops each request header whose name has a character other than a letter, a digit
+-- or "-". The app server receives headers as CGI variables, where "_" and "." become "_"
+-- too: a client's "X_Forwarded_Proto" or "X.Forwarded.For" would land on the same
+-- HTTP_X_FORWARDED_PROTO / _FOR variable as the real header the site sets, and could
+-- change the scheme or address the app believes. nginx and Apache drop such names on
+-- their own; this does the same for lighttpd. Real clients never send them.
+local odd_names = {}
+for name in pairs(lighty.r.req_header) do
+  if name:find("[^%w-]") then
+    odd_names[#odd_names + 1] = name
+  end
+end
+for _, name in ipairs(odd_names) do
+  lighty.r.req_header[name] = nil
+end
