@@ -128,16 +128,31 @@ class Lab:
         sh("mount", "-t", "tmpfs", "-o", "size=2G,mode=0755", f"cfd-{name}", str(root))
         sh("tar", "--zstd", "-C", str(root), "--numeric-owner", "-xpf", str(self.tarball))
         self._prepare_root(root, name)
-        log = open(self.workdir / f"{name}.console.log", "wb")  # noqa: SIM115
-        process = subprocess.Popen(
+        server = Server(name=name, address=address, root=root, netns=netns,
+                        process=self._start(root, name, netns))
+        self.servers.append(server)
+        self._wait_for_ssh(server)
+        return server
+
+    def _start(self, root: Path, name: str, netns: str) -> subprocess.Popen:
+        log = open(self.workdir / f"{name}.console.log", "ab")  # noqa: SIM115
+        return subprocess.Popen(
             ["systemd-nspawn", "--quiet", "--boot", "--keep-unit", "--register=no",
              f"--directory={root}", f"--machine={name}", f"--hostname={name}",
              f"--network-namespace-path=/run/netns/{netns}", "--console=passive"],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        server = Server(name=name, address=address, root=root, process=process, netns=netns)
-        self.servers.append(server)
-        self._wait_for_ssh(server)
-        return server
+
+    def reboot(self, server: Server, deadline_s: float = 60) -> None:
+        """`systemctl reboot` in the server, as an admin would. systemd-nspawn ends when
+        its container reboots (exit status 133): boot the same root again, as the
+        machine's firmware would. The disk (the root's tmpfs) keeps everything; /run and
+        every process start afresh."""
+        server.run("systemctl reboot", check=False)
+        try:
+            server.process.wait(timeout=deadline_s)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"{server.name} did not shut down within {deadline_s}s")
+        server.process = self._start(server.root, server.name, server.netns)
 
     def _prepare_root(self, root: Path, name: str) -> None:
         """The deploy user with the fixture's key and passwordless sudo, as on a VPS."""

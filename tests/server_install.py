@@ -109,7 +109,12 @@ def start_app_server(site: Site):
         "gunicorn": ".venv/bin/gunicorn -c deploy/gunicorn.conf.py",
         "uwsgi": ".venv/bin/uwsgi --ini deploy/uwsgi.ini",
     }[site.app]
-    script = (f"cd {site.current} && set -a && . {a['install_path']}/shared/app.env && "
+    # The unit's Environment= lines, then the env file over them, as systemd does.
+    unit = (site.project / "deploy/systemd" / f"{site.slug}.service").read_text()
+    settings = "".join(f"export {name}={shlex.quote(value)}; " for name, value
+                       in re.findall(r"^Environment=(\w+)=(.*)$", unit, re.MULTILINE))
+    script = (f"cd {site.current} && {settings}set -a && "
+              f". {a['install_path']}/shared/app.env && "
               f"set +a && exec setpriv --reuid={a['service_user']} "
               f"--regid={a['service_user']} --init-groups {command}")
     process = site.sandbox.start("app", ["sh", "-c", script])

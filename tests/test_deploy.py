@@ -325,6 +325,19 @@ def test_files_another_user_plants_never_run_as_root(fleet):
     assert release_id not in web1.run("ls -A /srv/my-flask-app/incoming").stdout
 
 
+def test_a_deploy_refuses_an_install_path_others_can_write_to(fleet):
+    web1 = fleet.servers[0]
+    live = fleet.live_release(web1)
+    web1.run("chmod g+w /srv")  # as Debian's /var/local is for the group staff
+    try:
+        result = fleet.make("deploy", f"BUNDLE={fleet.bundle()}", "LIMIT=web1", check=False)
+    finally:
+        web1.run("chmod g-w /srv")
+    assert result.returncode != 0
+    assert "/srv is writable by group or others" in result.stdout + result.stderr
+    assert fleet.live_release(web1) == live
+
+
 def test_a_bundle_changed_after_it_was_built_is_refused(fleet):
     web1 = fleet.servers[0]
     live = fleet.live_release(web1)
@@ -336,6 +349,26 @@ def test_a_bundle_changed_after_it_was_built_is_refused(fleet):
     assert result.returncode != 0
     assert "differs from" in result.stdout + result.stderr
     assert fleet.live_release(web1) == live
+
+
+def test_a_uv_wheel_changed_after_the_bundle_was_built_is_never_run(fleet):
+    """uv travels beside the bundle; the bundle carries its checksum."""
+    web1 = fleet.servers[0]
+    live = fleet.live_release(web1)
+    bundle = Path(fleet.bundle())
+    (wheel,) = bundle.parent.glob("tools/uv-*.whl")
+    original = wheel.read_bytes()
+    # The server has this uv already: make it ship again, then ship another one.
+    web1.run("rm -rf /srv/my-flask-app/shared/tools")
+    wheel.write_bytes(original + b"\0")  # a zip's central directory is at its end: still valid
+    try:
+        result = fleet.make("deploy", f"BUNDLE={bundle}", "LIMIT=web1", check=False)
+    finally:
+        wheel.write_bytes(original)
+    assert result.returncode != 0
+    assert "does not match the checksum in the bundle" in result.stdout + result.stderr
+    assert fleet.live_release(web1) == live
+    assert web1.run("ls /srv/my-flask-app/shared/tools").stdout.split() == [wheel.name]
 
 
 def test_two_deploys_at_once_never_drop_a_request(fleet):

@@ -121,12 +121,22 @@ def main() -> None:
         source = Path(tmp) / "source"
         source.mkdir()
         with tarfile.open(stage / "source.tar") as archive:
-            archive.extractall(source, filter="data")
+            if hasattr(tarfile, "data_filter"):
+                archive.extractall(source, filter="data")
+            else:
+                # Python before 3.11.4 (Debian 12 has 3.11.2) has no filters; this is git's
+                # own archive of the committed tree.
+                archive.extractall(source)  # noqa: S202
         run(uv, "build", "--wheel", "--quiet", f"--out-dir={wheels}", cwd=source)
         download_wheels(requirements, wheels, args.python_version, args.arch)
         # uv itself, for the server: it builds the release's venv from the wheelhouse.
         args.out.mkdir(parents=True, exist_ok=True)
         fetch_server_uv(uv, args.out / "tools", args.python_version, args.arch)
+        # uv's wheel travels beside the bundle (sent only when new): the bundle names
+        # it with its checksum, and the server checks it before running it.
+        (server_uv,) = (args.out / "tools").glob("uv-*.whl")
+        digest = hashlib.sha256(server_uv.read_bytes()).hexdigest()
+        (stage / "uv.sha256").write_text(f"{digest}  {server_uv.name}\n")
         shutil.copy(source / "deploy" / "release.sh", stage / "release.sh")
         bundle = args.out / f"{release_id}.tar.gz"
         with tarfile.open(bundle, "w:gz") as archive:

@@ -45,7 +45,8 @@ SOCKET = "{{ cookiecutter.__app_socket_path }}"
 DOMAIN = "{{ cookiecutter.domain }}"
 TLS = "{{ cookiecutter.tls }}"
 CERT = Path("{{ cookiecutter.__tls_cert_file }}")
-ENTRY_POINT = "{{ cookiecutter.package_name }}.wsgi:app"
+PACKAGE = "{{ cookiecutter.package_name }}"
+ENTRY_POINT = f"{PACKAGE}.wsgi:app"
 SITE_FILES = {
     "nginx": f"/etc/nginx/sites-enabled/{SLUG}.conf",
     "apache": f"/etc/apache2/sites-enabled/{SLUG}.conf",
@@ -332,6 +333,29 @@ def check_release_readable() -> Result:
     )
 
 
+def crash_loop(unit: str) -> str:
+    """What systemd knows of a service that keeps failing, in words (or nothing)."""
+    if not unit.endswith(".service"):
+        return ""
+    shown = sh(f"systemctl show -p ActiveState,SubState,NRestarts {unit}").stdout.splitlines()
+    state = dict(line.split("=", 1) for line in shown if "=" in line)
+    restarts = int(state.get("NRestarts") or 0)
+    if state.get("SubState") == "auto-restart":
+        return f" (crashing: restarted {restarts} times so far)"
+    if state.get("ActiveState") == "failed" and restarts:
+        return f" (crash loop: restarted {restarts} times, then systemd gave up)"
+    return ""
+
+
+def last_app_error() -> str:
+    """The app's own one-line refusal (wsgi.py prints "<package>: <why>"), if any."""
+    if APP_SERVER == "mod_wsgi":
+        return ""
+    lines = sh(f"journalctl --no-pager -n 200 -o cat _SYSTEMD_UNIT={SLUG}.service").stdout
+    refusals = [line for line in lines.splitlines() if line.startswith(f"{PACKAGE}: ")]
+    return refusals[-1] if refusals else ""
+
+
 def check_units() -> Result:
     name = "systemd units"
     units = [f"{WEB_SERVICE}.service"]
@@ -342,8 +366,9 @@ def check_units() -> Result:
     bad = [u for u in units if states[u] != "active" or enabled[u] != "enabled"]
     if not bad:
         return ok(name, ", ".join(f"{u} active" for u in units))
-    detail = ", ".join(f"{u} is {states[u]}/{enabled[u]}" for u in bad)
-    log = sh(f"journalctl --no-pager -n 3 -o cat -u {bad[0]}").stdout.strip().replace("\n", " | ")
+    detail = ", ".join(f"{u} is {states[u]}/{enabled[u]}{crash_loop(u)}" for u in bad)
+    recent = sh(f"journalctl --no-pager -n 3 -o cat -u {bad[0]}").stdout
+    log = last_app_error() or recent.strip().replace("\n", " | ")
     return problem(
         name,
         f"{detail}{'; last log: ' + log if log else ''}",

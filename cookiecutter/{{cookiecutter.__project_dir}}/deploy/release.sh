@@ -25,6 +25,23 @@ die() {
     exit 1
 }
 
+# Root runs what is under $ROOT: every directory from / down to it must be root's and
+# writable by root alone, or another user could swap a release or the link to it (on
+# Debian, /var/local is writable by the group staff, for one).
+check_tree_is_roots() {
+    dir=$ROOT
+    while :; do
+        [ ! -L "$dir" ] || die "$dir is a symbolic link: set install_path to the real directory"
+        owner=$(stat -c %u "$dir")
+        mode=$(stat -c %a "$dir")
+        [ "$owner" = 0 ] || die "$dir belongs to uid $owner, not root: \`chown root: $dir\` (and find out why)"
+        [ $((0$mode & 022)) = 0 ] || die "$dir is writable by group or others: \`chmod go-w $dir\`"
+        [ "$dir" != / ] || break
+        dir=$(dirname "$dir")
+    done
+}
+check_tree_is_roots
+
 # A deploy holds this lock for its whole run; a second one waits for up to a minute,
 # then gives up. The kernel drops the lock when this process ends, however it ends.
 exec 9>"$ROOT/.deploy.lock"
@@ -63,11 +80,20 @@ switch_to() {
     mv -T "$ROOT/.current.new" "$ROOT/current"
 }
 
-restart_app() {
+restart_app() { # [RELEASE that was live before the switch]
 {% if cookiecutter.app_server == 'mod_wsgi' %}
     # mod_wsgi's daemon processes restart when their script changes; Apache keeps their
     # socket, so requests wait rather than fail.
-    touch "$ROOT/current/deploy/mod_wsgi_entry.py"
+    # (A release made for another app server has no such script: it fails /healthz.)
+    if [ -e "$ROOT/current/deploy/mod_wsgi_entry.py" ]; then
+        touch "$ROOT/current/deploy/mod_wsgi_entry.py"
+    fi
+    # A daemon that never loaded the script does not watch it: the release before was
+    # made for another app server (the project changed to mod_wsgi). A graceful reload
+    # of Apache starts the daemons afresh.
+    if [ -n "${1:-}" ] && [ ! -e "$ROOT/releases/$1/deploy/mod_wsgi_entry.py" ]; then
+        systemctl reload {{ cookiecutter.__web_server_service }}
+    fi
 {% else %}
     # systemd holds the socket: requests queue during the restart, none is lost. A
     # restart (not a reload) is needed so the new release's venv is used.
@@ -117,15 +143,19 @@ PY
 {% if cookiecutter.app_server != 'mod_wsgi' %}
     check_socket_dir=$(mktemp -d /run/{{ cookiecutter.project_slug }}-check.XXXXXX)
     chown "$SERVICE_USER" "$check_socket_dir"
-    # In the background, without the deploy lock (fd 9), its pid in a file to stop it by.
+    # A transient unit of its own, stopped by name: nothing the app can write (the socket
+    # directory is its) decides what root stops. In the background, without the deploy
+    # lock (fd 9).
+    check_unit="{{ cookiecutter.project_slug }}-check-$(basename "$check_socket_dir" | cut -d . -f 2)"
 {% if cookiecutter.app_server == 'gunicorn' %}
-    as_app "$dir" --setenv=GUNICORN_CMD_ARGS="--bind unix:$check_socket_dir/app.sock \
-        --workers 1 --pid $check_socket_dir/pid" \
+    as_app "$dir" --unit="$check_unit" \
+        --setenv=GUNICORN_CMD_ARGS="--bind unix:$check_socket_dir/app.sock --workers 1" \
         -- "$dir/.venv/bin/gunicorn" -c deploy/gunicorn.conf.py \
         >"$check_socket_dir/log" 2>&1 9>&- &
 {% else %}
-    as_app "$dir" -- "$dir/.venv/bin/uwsgi" --http-socket "$check_socket_dir/app.sock" \
-        --processes 1 --pidfile "$check_socket_dir/pid" --ini deploy/uwsgi.ini \
+    as_app "$dir" --unit="$check_unit" \
+        -- "$dir/.venv/bin/uwsgi" --http-socket "$check_socket_dir/app.sock" \
+        --processes 1 --ini deploy/uwsgi.ini \
         >"$check_socket_dir/log" 2>&1 9>&- &
 {% endif %}
     check_pid=$!
@@ -138,7 +168,7 @@ PY
         fi
         sleep 0.25
     done
-    if [ -s "$check_socket_dir/pid" ]; then kill "$(cat "$check_socket_dir/pid")" 2>/dev/null || true; fi
+    systemctl stop "$check_unit" 2>/dev/null || true
     wait "$check_pid" 2>/dev/null || true
     if [ "$started" != yes ]; then
         cat "$check_socket_dir/log" >&2
@@ -158,22 +188,46 @@ prune() {
     done
 }
 
-server_uv() { # the path of uv, unpacked once from the wheel `make deploy` last shipped
+server_uv() { # BUNDLE_DIR: the path of the uv the bundle names, checked, unpacked once
     tools="$ROOT/shared/tools"
-    name=$(find "$tools" -maxdepth 1 -name 'uv-*.whl' -printf '%T@ %f\n' 2>/dev/null |
-        sort -n | tail -n 1 | cut -d ' ' -f 2)
-    [ -n "$name" ] || die "no uv wheel in $tools: deploy with \`make deploy\`, which ships it"
+    # The bundle, checked on upload, names the uv wheel shipped beside it and its
+    # checksum: root runs nothing from a wheel that does not match.
+    read -r digest name <"$1/uv.sha256" || die "the bundle names no uv wheel: rebuild it (\`make bundle\`)"
+    case $name in
+    */* | "") die "the bundle names no valid uv wheel: $name" ;;
+    uv-*.whl) ;;
+    *) die "the bundle names no valid uv wheel: $name" ;;
+    esac
+    [ -f "$tools/$name" ] || die "no $name in $tools: deploy with \`make deploy\`, which ships it"
     unpacked="$tools/${name%.whl}"
     if [ ! -d "$unpacked" ]; then
+        printf '%s  %s\n' "$digest" "$tools/$name" | sha256sum --check --status ||
+            die "$tools/$name does not match the checksum in the bundle: refusing to use it"
         # A wheel is a zip; unpack beside, then rename, so a half-unpacked uv is never used.
         rm -rf "$unpacked.new"
         {{ cookiecutter.__server_python }} -m zipfile -e "$tools/$name" "$unpacked.new" >&2
         chmod 755 "$unpacked.new"/*.data/scripts/uv
         mv -T "$unpacked.new" "$unpacked"
     fi
-    # Only the newest uv is used: drop the ones earlier deploys shipped.
+    # Only this uv is used: drop the ones earlier deploys shipped.
     find "$tools" -mindepth 1 -maxdepth 1 ! -name "$name" ! -name "${name%.whl}" -exec rm -rf {} +
     echo "$unpacked"/*.data/scripts/uv
+}
+
+# Room for one more release, checked before anything is written: a release is about the
+# size of the live one (code and its venv), or on a first deploy a few times the bundle.
+# A disk that fills up later anyway fails the build, and the release is removed.
+check_disk_space() { # BUNDLE_DIR PREVIOUS_RELEASE
+    if [ -n "$2" ]; then
+        need=$(du -sm "$ROOT/releases/$2" | cut -f 1)
+    else
+        need=$(($(du -sm "$1" | cut -f 1) * 4))
+    fi
+    need=$((need + need / 5 + 10))
+    free=$(df -Pm "$ROOT/releases" | awk 'NR == 2 {print $4}')
+    [ "$free" -ge "$need" ] || die "no space left for a new release on the disk holding \
+$ROOT: $free MB free, about $need MB needed. Free some (\`make releases\` lists the \
+releases kept; \`journalctl --disk-usage\` shows the logs' share), then deploy again"
 }
 
 activate() { # BUNDLE_DIR RELEASE_ID
@@ -194,10 +248,11 @@ activate() { # BUNDLE_DIR RELEASE_ID
     rm -rf "$dir" # what an interrupted deploy may have left
     # Uploads of deploys killed before they cleaned up (a running one is minutes old).
     find "$ROOT/incoming" -mindepth 1 -maxdepth 1 -mmin +60 -exec rm -rf {} + 2>/dev/null || true
+    check_disk_space "$bundle" "$previous"
     mkdir -p "$dir"
     tar -xf "$bundle/source.tar" -C "$dir"
     printf '%s\n' "$id" >"$dir/RELEASE"
-    uv=$(server_uv)
+    uv=$(server_uv "$bundle")
     "$uv" venv --quiet --no-cache --python {{ cookiecutter.__server_python }} "$dir/.venv"
     "$uv" pip install --quiet --no-cache --offline --no-index --python "$dir/.venv/bin/python" \
         --find-links "$bundle/wheelhouse" --require-hashes -r "$bundle/requirements.txt"
@@ -211,10 +266,10 @@ activate() { # BUNDLE_DIR RELEASE_ID
 
     say "switching to $id (was ${previous:-none})"
     switch_to "$id"
-    if ! restart_app || ! healthy "$id"; then
+    if ! restart_app "$previous" || ! healthy "$id"; then
         if [ -n "$previous" ]; then
             switch_to "$previous"
-            restart_app || true
+            restart_app "$id" || true
         else
             rm -f "$ROOT/current" # a first deploy: nothing to go back to, no dangling link
         fi
@@ -244,9 +299,9 @@ rollback() { # [RELEASE_ID]
     was_healthy "$target" || die "$target never served healthily here: not a rollback target"
     say "rolling back from $live to $target"
     switch_to "$target"
-    if ! restart_app || ! healthy "$target"; then
+    if ! restart_app "$live" || ! healthy "$target"; then
         switch_to "$live"
-        restart_app || true
+        restart_app "$target" || true
         die "$target did not pass /healthz after the rollback; switched back to $live"
     fi
     say "$target is live"
