@@ -181,7 +181,7 @@ def test_chunked_request_bodies_are_limited_by_the_web_server_and_reach_the_app_
     def upload(size: int):
         # Random bytes from a fixed seed: no repeating pattern a cut or a reordered
         # chunk could hide in.
-        body = random.Random(size).randbytes(size)
+        body = random.Random(size).randbytes(size)  # noqa: S311 - test data, not a secret
         path = sb.workdir / f"body-{size}"
         path.write_bytes(body)
         response = sb.curl(f"{base}/_echo", *reach, "--header", "Transfer-Encoding: chunked",
