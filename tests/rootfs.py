@@ -23,7 +23,7 @@ PACKAGES = [
     # what the app and Ansible need on the server
     "python3", "python3-venv", "python3-apt",
     # every web server the template supports, and certbot for Let's Encrypt
-    "nginx", "apache2", "libapache2-mod-wsgi-py3",
+    "nginx", "apache2", "libapache2-mod-wsgi-py3", "libapache2-mod-security2",
     "lighttpd", "lighttpd-mod-openssl", "lighttpd-mod-deflate", "lighttpd-modules-lua", "certbot",
     # debootstrap does not resolve virtual packages: python3-cryptography (certbot) needs
     # python3-cffi-backend-api-*, which this package provides

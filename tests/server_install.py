@@ -12,6 +12,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import yaml
 from conftest import require_tool
 from sandbox import Sandbox
@@ -27,6 +28,27 @@ def whoami():
 
     return {"remote_addr": request.remote_addr, "scheme": request.scheme,
             "host": request.host, "headers": dict(request.headers)}
+'''
+# The route the request-body tests add: what the app read of a POST body. Each call is
+# noted in ECHO_LOG before the body is read, so a test can tell a body the app never saw
+# from one the app refused itself.
+ECHO_LOG = "/run/{slug}/echo-calls"
+ECHO_ROUTE = '''
+
+@blueprint.post("/_echo")
+def echo():
+    import hashlib
+
+    from flask import request
+
+    with open("{log}", "a") as log:
+        log.write("called\\n")
+    body = request.get_data()
+    with open("{log}", "a") as log:
+        log.write(f"read {{len(body)}}\\n")
+    return {{"length": len(body), "sha256": hashlib.sha256(body).hexdigest(),
+            "content_length": request.environ.get("CONTENT_LENGTH"),
+            "transfer_encoding": request.environ.get("HTTP_TRANSFER_ENCODING")}}
 '''
 
 
@@ -88,7 +110,8 @@ def install_release(site: Site) -> None:
           f"tar -C {shlex.quote(str(site.project))} --exclude=./.venv -cf - . "
           f"| tar -C {release} -xf -; ln -sfn releases/r1 {root}/current")
     views = f"{release}/src/{a['package_name']}/views.py"
-    sb.sh(f"cat >> {views} <<'EOF'\n{WHOAMI_ROUTE}EOF")
+    echo = ECHO_ROUTE.format(log=ECHO_LOG.format(slug=site.slug))
+    sb.sh(f"cat >> {views} <<'EOF'\n{WHOAMI_ROUTE}{echo}EOF")
     # Offline from the host's uv cache: the sandbox has no network, like the servers.
     sb.sh(f"cd {release} && uv sync --locked --offline --no-dev --quiet "
           f"--python /usr/bin/python3", timeout=300)
@@ -134,6 +157,10 @@ def install_site(site: Site, site_file: Path) -> None:
         sb.write(f"/etc/nginx/sites-available/{name}.conf", site_file.read_text())
         sb.sh(f"ln -sfn ../sites-available/{name}.conf /etc/nginx/sites-enabled/{name}.conf")
     elif site.web == "apache":
+        if sb.run(["test", "-e", "/usr/lib/apache2/modules/mod_security2.so"],
+                  check=False).returncode != 0:
+            pytest.fail("ModSecurity not found: install it with `apt-get install "
+                        "--no-install-recommends libapache2-mod-security2` (or run `make test`)")
         # The site file's header names the modules it needs: take them from there.
         modules = re.search(r"^#\s+a2enmod (.+)$", site_file.read_text(), re.MULTILINE)
         assert modules, f"{site_file.name} must say which Apache modules to enable"

@@ -5,8 +5,10 @@ server, starts the real app server and web server from the generated files, and 
 to them over the sandbox's loopback with curl.
 """
 
+import hashlib
 import json
 import os
+import random
 import shutil
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import pytest
 from conftest import SERVER_PAIRS, TLS_MODES, VENV_BIN, combo_id, require_tool, run
 from sandbox import Sandbox
 from server_install import (
+    ECHO_LOG,
     FOREGROUND,
     WEB_SERVER_BINARIES,
     WEB_SERVER_PACKAGES,
@@ -168,6 +171,57 @@ def test_site_serves_the_app_through_the_real_servers(site):
         sb.wait_until("app server stop", lambda: sb.curl(f"{base}/healthz", *reach).status
                       in (502, 503, 500, None))
         assert sb.curl(f"{base}/static/style.css", *reach).status == 200
+
+
+# Request bodies are handled the same behind TLS and without: plain HTTP is enough.
+BODY_COMBOS = [(web, app, "none") for web, app in SERVER_PAIRS]
+
+
+@pytest.mark.parametrize("site", BODY_COMBOS, ids=[combo_id(*c) for c in BODY_COMBOS],
+                         indirect=True)
+def test_chunked_request_bodies_are_limited_by_the_web_server_and_reach_the_app_whole(site):
+    """A chunked upload (no Content-Length) over the limit gets 413 from the web server
+    and never reaches the app; one under the limit reaches the app byte for byte."""
+    start(site)
+    base, reach = origin(site)
+    sb = site.sandbox
+    limit = int(site.answers["max_body_size_mb"]) * 1024 * 1024
+    log = ECHO_LOG.format(slug=site.slug)
+
+    def upload(size: int):
+        # Random bytes from a fixed seed: no repeating pattern a cut or a reordered
+        # chunk could hide in.
+        body = random.Random(size).randbytes(size)  # noqa: S311 - test data, not a secret
+        path = sb.workdir / f"body-{size}"
+        path.write_bytes(body)
+        response = sb.curl(f"{base}/_echo", *reach, "--header", "Transfer-Encoding: chunked",
+                           "--header", "Content-Type: application/octet-stream",
+                           "--data-binary", f"@{path}", timeout=30)
+        return body, response
+
+    def calls() -> str:
+        return sb.run(["sh", "-c", f"cat {log} 2>/dev/null || true"]).stdout
+
+    # What each upload got back, and what the app noted reading (see ECHO_LOG): all
+    # three are gathered first so a failure shows the whole picture.
+    seen, expected, details = {}, {}, {}
+    cases = {"1 byte over": limit + 1, "3 times the limit": 3 * limit,
+             "1 KiB under": limit - 1024}
+    for case, size in cases.items():
+        before = calls()
+        body, response = upload(size)
+        echoed = json.loads(response.body) if response.status == 200 else {}
+        intact = (echoed.get("length"), echoed.get("sha256")) == (
+            len(body), hashlib.sha256(body).hexdigest())
+        seen[case] = (response.status, calls()[len(before):], intact)
+        details[case] = echoed or response.error or response.body[:200]
+        expected[case] = ((200, f"called\nread {size}\n", True) if size <= limit
+                          else (413, "", False))
+    assert seen == expected, "\n".join(f"{case}: {seen[case]} {details[case]}"
+                                        for case in cases)
+    if site.web in ("nginx", "lighttpd"):
+        # They read the whole body before passing it on, and pass its length.
+        assert details["1 KiB under"]["content_length"] == str(cases["1 KiB under"])
 
 
 TLS_COMBOS = [c for c in COMBOS if c[2] != "none"]
