@@ -65,6 +65,7 @@ BAD_ANSWERS = [
     ("install_path", "/srv/../etc/app", {}, "no .."),
     ("install_path", "/srv", {}, "two levels deep"),
     ("install_path", "/etc/myapp", {}, "system directory"),
+    ("max_body_size_mb", "1025", {}, "from 1 to 1024"),
     ("dev_port", "80", {}, "1024 to 65535"),
     ("dev_port", "70000", {}, "1024 to 65535"),
     ("dev_port", "http", {}, "1024 to 65535"),

@@ -239,7 +239,7 @@ SPEC = json.loads(r'''{
   },
   {
    "name": "max_body_size_mb",
-   "validator": "{% if not (max_body_size_mb | regex_search('^[1-9][0-9]{0,3}\\\\Z')) %} use a whole number of megabytes from 1 to 9999 {% endif %}"
+   "validator": "{% if not (max_body_size_mb | regex_search('^[1-9][0-9]{0,3}\\\\Z'))\n      or max_body_size_mb | int > 1024 %}\nuse a whole number of megabytes from 1 to 1024 {% endif %}"
   },
   {
    "name": "dev_port",

@@ -20,7 +20,9 @@ DEFAULTS: dict[str, Any] = {
     "TRUSTED_PROXY_COUNT": 0,
     "LOG_LEVEL": "INFO",
     # Largest request body Flask accepts: {{ cookiecutter.max_body_size_mb }} MB, the web server's own limit,
-    # which refuses bigger bodies first on the servers.
+    # which refuses bigger bodies first on the servers. Only a second line: a body sent
+    # in chunks (no Content-Length) is cut at this size without an error (Werkzeug 3.1
+    # stops reading there), so the web server's 413 is the one to rely on.
     "MAX_CONTENT_LENGTH": {{ cookiecutter.max_body_size_mb }} * 1024 * 1024,
     # Shown by /healthz so you can tell which release answered; see release_id().
     "RELEASE_ID": "development",
