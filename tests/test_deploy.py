@@ -429,3 +429,28 @@ def doctor_import(fleet) -> tuple[int, str]:
         "python3 /srv/my-flask-app/current/deploy/doctor.py --json", check=False)
     report = {r["check"]: r for r in json.loads(result.stdout)}
     return (0 if report["app imports"]["ok"] else 1), report["app imports"]["detail"]
+
+
+def test_status_reload_and_restart_act_on_every_server(fleet):
+    """`make status` shows each server's units and /healthz; `make reload` keeps the app
+    server's main process (new workers only), `make restart` replaces it."""
+    report = fleet.make("status").stdout
+    # the web server, the app's socket and its service, on each server
+    assert report.count("Active: active") == 3 * len(fleet.servers), report
+    assert report.count('"status":"ok"') == len(fleet.servers), report
+
+    def main_pids() -> list[str]:
+        return [server.run("systemctl show -P MainPID my-flask-app.service").stdout.strip()
+                for server in fleet.servers]
+
+    before = main_pids()
+    assert "0" not in before, before
+    fleet.make("reload")
+    assert main_pids() == before
+    fleet.make("restart")
+    after = main_pids()
+    assert "0" not in after, after
+    assert all(old != new for old, new in zip(before, after, strict=True)), (before, after)
+    for server in fleet.servers:
+        status, body = fleet.get(server, "/healthz")
+        assert status == "200", body
