@@ -17,6 +17,8 @@ BAD_ANSWERS = [
     ("project_name", "My App; rm -rf /", {}, "letters, digits, spaces"),
     ("project_name", "", {}, "1-63"),
     ("project_name", "Line\nBreak", {}, "letters, digits, spaces"),
+    # A name in another script gives no slug: the message says to answer one.
+    ("project_slug", "", {"project_name": "日本語"}, "answer project_slug yourself"),
     ("project_slug", "My_App", {}, "lowercase letters, digits and -"),
     ("project_slug", "-app", {}, "start with a letter"),
     ("project_slug", "app;reboot", {}, "lowercase letters, digits and -"),

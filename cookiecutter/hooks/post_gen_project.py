@@ -155,7 +155,7 @@ SPEC = json.loads(r'''{
   },
   {
    "name": "project_slug",
-   "validator": "{% if not (project_slug | regex_search('^[a-z][a-z0-9-]{0,30}[a-z0-9]\\\\Z')) %} use 2-32 characters: lowercase letters, digits and - (start with a letter, end with a letter or digit) {% elif '--' in project_slug %} do not use two dashes in a row {% elif project_slug in reserved_unit_names or project_slug.split('-')[0] in reserved_unit_families %} \"{{ project_slug }}\" names a systemd unit a Debian or Ubuntu server already has (or the web server installs): provision would replace it; pick another name {% endif %}"
+   "validator": "{% if not project_slug %} the project name has too few letters a-z to make a slug from (other scripts are not transliterated): answer project_slug yourself, e.g. --data project_slug=my-app {% elif not (project_slug | regex_search('^[a-z][a-z0-9-]{0,30}[a-z0-9]\\\\Z')) %} use 2-32 characters: lowercase letters, digits and - (start with a letter, end with a letter or digit) {% elif '--' in project_slug %} do not use two dashes in a row {% elif project_slug in reserved_unit_names or project_slug.split('-')[0] in reserved_unit_families %} \"{{ project_slug }}\" names a systemd unit a Debian or Ubuntu server already has (or the web server installs): provision would replace it; pick another name {% endif %}"
   },
   {
    "name": "package_name",
