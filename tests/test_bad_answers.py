@@ -68,6 +68,8 @@ BAD_ANSWERS = [
     ("install_path", "/srv", {}, "two levels deep"),
     ("install_path", "/etc/myapp", {}, "system directory"),
     ("max_body_size_mb", "1025", {}, "from 1 to 1024"),
+    ("max_body_size_mb", "11", {"web_server": "apache", "app_server": "uwsgi"},
+     "at most 10 with Apache and uWSGI"),
     ("dev_port", "80", {}, "1024 to 65535"),
     ("dev_port", "70000", {}, "1024 to 65535"),
     ("dev_port", "http", {}, "1024 to 65535"),

@@ -24,7 +24,7 @@ CUSTOM_ANSWERS = {
     "tls": "custom", "tls_certificate": "/etc/ssl/shop/fullchain.pem",
     "tls_certificate_key": "/etc/ssl/shop/key.pem", "deploy_hosts": "web1.example.org, 10.0.0.7",
     "deploy_user": "ops", "service_user": "shop", "install_path": "/opt/shop/app",
-    "max_body_size_mb": "64", "dev_port": "8765",
+    "max_body_size_mb": "9", "dev_port": "8765",
 }
 
 

@@ -239,7 +239,7 @@ SPEC = json.loads(r'''{
   },
   {
    "name": "max_body_size_mb",
-   "validator": "{% if not (max_body_size_mb | regex_search('^[1-9][0-9]{0,3}\\\\Z'))\n      or max_body_size_mb | int > 1024 %}\nuse a whole number of megabytes from 1 to 1024 {% endif %}"
+   "validator": "{% if not (max_body_size_mb | regex_search('^[1-9][0-9]{0,3}\\\\Z'))\n      or max_body_size_mb | int > 1024 %}\nuse a whole number of megabytes from 1 to 1024 {% elif web_server == 'apache' and app_server == 'uwsgi' and max_body_size_mb | int > 10 %} use at most 10 with Apache and uWSGI: Apache holds each upload in memory for uWSGI (up to 400 at once); choose gunicorn or nginx for bigger uploads {% endif %}"
   },
   {
    "name": "dev_port",

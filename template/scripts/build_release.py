@@ -7,8 +7,8 @@ install from it with uv, offline: they need neither PyPI nor a compiler.
 
 uv itself (a 17 MB wheel, 20 times the rest) is kept beside the bundles, in
 build/releases/tools/: `make deploy` sends it to a server only when that server does not
-have this version yet, and the server installs every release with the newest uv it got.
-Keep tools/ with the bundles if you move them.
+have this version yet. The bundle names that wheel with its checksum, and the server
+checks it before running it. Keep tools/ with the bundles if you move them.
 
 Prints the bundle's path. Refuses a work tree with uncommitted changes unless --force:
 what is deployed must be a commit you can find again.

@@ -348,10 +348,14 @@ def crash_loop(unit: str) -> str:
 
 
 def last_app_error() -> str:
-    """The app's own one-line refusal (wsgi.py prints "<package>: <why>"), if any."""
+    """The app's own one-line refusal (wsgi.py prints "<package>: <why>") in its latest
+    start attempt, if any."""
     if APP_SERVER == "mod_wsgi":
         return ""
-    lines = sh(f"journalctl --no-pager -n 200 -o cat _SYSTEMD_UNIT={SLUG}.service").stdout
+    invocation = sh(f"systemctl show -P InvocationID {SLUG}.service").stdout.strip()
+    if not invocation:
+        return ""
+    lines = sh(f"journalctl --no-pager -o cat _SYSTEMD_INVOCATION_ID={invocation}").stdout
     refusals = [line for line in lines.splitlines() if line.startswith(f"{PACKAGE}: ")]
     return refusals[-1] if refusals else ""
 
@@ -368,7 +372,8 @@ def check_units() -> Result:
         return ok(name, ", ".join(f"{u} active" for u in units))
     detail = ", ".join(f"{u} is {states[u]}/{enabled[u]}{crash_loop(u)}" for u in bad)
     recent = sh(f"journalctl --no-pager -n 3 -o cat -u {bad[0]}").stdout
-    log = last_app_error() or recent.strip().replace("\n", " | ")
+    own = last_app_error() if f"{SLUG}.service" in bad else ""
+    log = own or recent.strip().replace("\n", " | ")
     return problem(
         name,
         f"{detail}{'; last log: ' + log if log else ''}",

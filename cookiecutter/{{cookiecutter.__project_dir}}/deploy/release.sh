@@ -141,27 +141,32 @@ PY
     *) die "the new release's /healthz fails: see above" ;;
     esac
 {% if cookiecutter.app_server != 'mod_wsgi' %}
-    check_socket_dir=$(mktemp -d /run/{{ cookiecutter.project_slug }}-check.XXXXXX)
-    chown "$SERVICE_USER" "$check_socket_dir"
-    # A transient unit of its own, stopped by name: nothing the app can write (the socket
-    # directory is its) decides what root stops. In the background, without the deploy
-    # lock (fd 9).
-    check_unit="{{ cookiecutter.project_slug }}-check-$(basename "$check_socket_dir" | cut -d . -f 2)"
+    # Root's directory, and in it one the app server may write its socket to: the output
+    # file stays root's, so nothing the app plants there (a link, a FIFO) makes root
+    # write or wait anywhere else.
+    check_dir=$(mktemp -d /run/{{ cookiecutter.project_slug }}-check.XXXXXX)
+    chmod 0711 "$check_dir"
+    install -d -o "$SERVICE_USER" -g "$SERVICE_USER" -m 0700 "$check_dir/sock"
+    # A transient unit of its own, stopped by name (never by a pid the app could write).
+    # In the background, without the deploy lock (fd 9).
+    check_unit="{{ cookiecutter.project_slug }}-check-${check_dir##*.}"
 {% if cookiecutter.app_server == 'gunicorn' %}
     as_app "$dir" --unit="$check_unit" \
-        --setenv=GUNICORN_CMD_ARGS="--bind unix:$check_socket_dir/app.sock --workers 1" \
+        --setenv=GUNICORN_CMD_ARGS="--bind unix:$check_dir/sock/app.sock --workers 1" \
         -- "$dir/.venv/bin/gunicorn" -c deploy/gunicorn.conf.py \
-        >"$check_socket_dir/log" 2>&1 9>&- &
+        >"$check_dir/log" 2>&1 9>&- &
 {% else %}
     as_app "$dir" --unit="$check_unit" \
-        -- "$dir/.venv/bin/uwsgi" --http-socket "$check_socket_dir/app.sock" \
+        -- "$dir/.venv/bin/uwsgi" --http-socket "$check_dir/sock/app.sock" \
         --processes 1 --ini deploy/uwsgi.ini \
-        >"$check_socket_dir/log" 2>&1 9>&- &
+        >"$check_dir/log" 2>&1 9>&- &
 {% endif %}
     check_pid=$!
     started=no
     for _ in $(seq 40); do
-        if curl -fsS --max-time 5 --unix-socket "$check_socket_dir/app.sock" \
+        # As the service user: root never connects to whatever the app left at that path.
+        if setpriv --reuid="$SERVICE_USER" --regid="$SERVICE_USER" --clear-groups \
+            curl -fsS --max-time 5 --unix-socket "$check_dir/sock/app.sock" \
             -H "Host: {{ cookiecutter.domain }}" http://localhost/healthz >/dev/null 2>&1; then
             started=yes
             break
@@ -171,11 +176,11 @@ PY
     systemctl stop "$check_unit" 2>/dev/null || true
     wait "$check_pid" 2>/dev/null || true
     if [ "$started" != yes ]; then
-        cat "$check_socket_dir/log" >&2
-        rm -rf "$check_socket_dir"
+        cat "$check_dir/log" >&2
+        rm -rf "$check_dir"
         die "the new release did not answer /healthz under {{ cookiecutter.__app_server_label }} on a temporary socket"
     fi
-    rm -rf "$check_socket_dir"
+    rm -rf "$check_dir"
 {% endif %}
     {{ cookiecutter.__web_server_config_test }} || die "the {{ cookiecutter.__web_server_label }} configuration test fails"
 }
