@@ -313,16 +313,14 @@ def test_files_another_user_plants_never_run_as_root(fleet):
     web1.run(f"rm -f {planted}; {as_nobody} sh -c '"
              f"mkdir -m 777 -p /var/tmp/my-flask-app-deploy/{release_id} && "
              f"printf \"{trap}\" > /var/tmp/my-flask-app-deploy/{release_id}/release.sh'")
-    # The new upload directory lives under the root-owned install path: no way in.
-    blocked = web1.run(f"{as_nobody} mkdir -p /srv/my-flask-app/incoming/{release_id}",
+    # Uploads go straight into the root-owned install path: no way in.
+    blocked = web1.run(f"{as_nobody} touch /srv/my-flask-app/.upload-{release_id}.1.tar.gz",
                        check=False)
     assert blocked.returncode != 0
     fleet.make("deploy", f"BUNDLE={bundle}")
     assert web1.run(f"test -e {planted}", check=False).returncode != 0
     assert "<h1>Unplanted: " in fleet.get(web1)[1]
-    upload_dir = web1.run("stat -c '%U %a' /srv/my-flask-app/incoming").stdout.split()
-    assert upload_dir == ["root", "700"]
-    assert release_id not in web1.run("ls -A /srv/my-flask-app/incoming").stdout
+    assert ".upload-" not in web1.run("ls -A /srv/my-flask-app").stdout
 
 
 def test_a_deploy_refuses_an_install_path_others_can_write_to(fleet):

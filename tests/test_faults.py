@@ -152,7 +152,7 @@ def test_a_full_disk_fails_the_deploy_and_keeps_the_live_release(fleet):
         assert "no space left for a new release" in output, output[-3000:]
         assert fleet.live_release(server) == live
         assert fleet.releases(server) == kept
-        assert server.run("ls -A /srv/my-flask-app/incoming").stdout.split() == []
+        assert ".upload-" not in server.run("ls -A /srv/my-flask-app").stdout
         assert fleet.get(server)[0] == "200"
     finally:
         server.run("rm -f /srv/filler")
