@@ -64,9 +64,9 @@ def cached_wheels(requirements: Path, cache: Path, python_version: str, arch: st
     """The wheelhouse of these exact requirements, downloaded once: a redeploy with the
     same locked dependencies reuses it (pip download takes a second even with nothing
     new). Kept under build/releases/wheels/, the last three sets."""
-    key = hashlib.sha256(
-        f"{python_version} {arch}\n{requirements.read_text()}".encode()
-    ).hexdigest()[:16]
+    # Comments left out: uv's header names the temporary file it wrote.
+    pinned = [line for line in requirements.read_text().splitlines() if not line.startswith("#")]
+    key = hashlib.sha256("\n".join([python_version, arch, *pinned]).encode()).hexdigest()[:16]
     wheels = cache / key
     if not wheels.is_dir():
         cache.mkdir(parents=True, exist_ok=True)
