@@ -7,7 +7,8 @@ the same server: `gunicorn -w 4 -b 127.0.0.1:8000` from a copy of the first rele
 a plain systemd unit, behind the tutorial's nginx site. Each run, interleaved:
 
 A. commit a change, build the bundle, then `make deploy` while loadgen requests / for
-   the whole deploy (time and failed requests counted), then `make rollback` (timed);
+   the whole deploy (time and failed requests counted), then `make rollback` (timed),
+   then `make deploy` of another commit with no load, its bundle build included;
 B. the same load while the tutorial's "deploy" restarts its gunicorn (systemctl restart).
 
 Traffic stays between the lab's client namespace and the server's namespace.
@@ -98,6 +99,14 @@ class DeployBench:
                                     lambda: self.server.run("systemctl restart naive"))
         return result
 
+    def redeploy_idle(self) -> float:
+        """`make deploy` of a new commit with no load: the bundle build included (its
+        wheel cache warm, as on a developer's machine after the first deploy)."""
+        self.new_commit()
+        started = time.monotonic()
+        self.fleet.make("deploy")
+        return time.monotonic() - started
+
     def rollback(self) -> float:
         started = time.monotonic()
         self.fleet.make("rollback")
@@ -114,7 +123,8 @@ def bench_deploys(workdir: Path, runs: int) -> dict[str, list]:
         # The load must cover a whole deploy: the first one's time plus a margin.
         seconds = LOAD_LEAD_S + first_deploy * 1.5 + 5
         results: dict[str, list] = {"first deploy": [first_deploy], "ours": [], "naive": [],
-                                    "bundle": [], "deploy": [], "rollback": []}
+                                    "bundle": [], "deploy": [], "idle deploy": [],
+                                    "rollback": []}
         for _ in range(runs):
             load, bundling, took = bench.deploy_under_load(seconds)
             results["ours"].append(load)
@@ -122,6 +132,7 @@ def bench_deploys(workdir: Path, runs: int) -> dict[str, list]:
             results["deploy"].append(took)
             results["naive"].append(bench.restart_naive_under_load(seconds))
             results["rollback"].append(bench.rollback())
+            results["idle deploy"].append(bench.redeploy_idle())
         return results
     finally:
         bench.close()

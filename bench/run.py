@@ -208,8 +208,10 @@ def deploy_rows(deploys: dict[str, list]) -> list[tuple]:
         ("first deploy, one server (s)", summary(deploys["first deploy"], "s"), "-", None),
         ("release bundle, unchanged dependencies (s)", summary(deploys["bundle"], "s"), "-",
          None),
+        ("redeploy, one idle server, bundle build included (s; target 4)",
+         summary(deploys["idle deploy"], "s"), "-", None),
         ("redeploy under load, one server (s)", summary(deploys["deploy"], "s"), "-", None),
-        ("rollback, one server (s)", summary(deploys["rollback"], "s"), "-", None),
+        ("rollback, one server (s; target 2)", summary(deploys["rollback"], "s"), "-", None),
     ]
 
 
