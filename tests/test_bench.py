@@ -14,7 +14,8 @@ def test_quick_benchmark_prints_every_ratio(tmp_path):
     for row in ("bootstrap (s", "bootstrap without uv", "bootstrap with pip alone",
                 "copier copy --defaults", "cookiecutter --no-input",
                 "GET /: req/s", "GET /: p99 ms", "100 KB static file: req/s", "gunicorn alone",
-                "first deploy", "release bundle", "redeploy under load", "rollback"):
+                "first deploy", "release bundle", "redeploy, one idle server",
+                "redeploy under load", "rollback"):
         assert re.search(rf"^\| [^|]*{re.escape(row)}.*\|$", result.stdout, re.MULTILINE), row
     ratios = re.findall(r"\| ([0-9.]+)x \|$", result.stdout, re.MULTILINE)
     assert len(ratios) == 7 and all(float(r) > 0 for r in ratios), result.stdout
