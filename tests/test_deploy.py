@@ -366,7 +366,10 @@ def test_a_uv_wheel_changed_after_the_bundle_was_built_is_never_run(fleet):
     assert result.returncode != 0
     assert "does not match the checksum in the bundle" in result.stdout + result.stderr
     assert fleet.live_release(web1) == live
-    assert web1.run("ls /srv/my-flask-app/shared/tools").stdout.split() == [wheel.name]
+    # Removed, never unpacked: the next deploy ships the real one again.
+    assert web1.run("ls /srv/my-flask-app/shared/tools").stdout.split() == []
+    fleet.make("deploy", f"BUNDLE={bundle}", "LIMIT=web1")
+    assert fleet.live_release(web1) != live
 
 
 def test_two_deploys_at_once_never_drop_a_request(fleet):
