@@ -60,6 +60,25 @@ def download_wheels(requirements: Path, dest: Path, python_version: str, arch: s
     )
 
 
+def cached_wheels(requirements: Path, cache: Path, python_version: str, arch: str) -> Path:
+    """The wheelhouse of these exact requirements, downloaded once: a redeploy with the
+    same locked dependencies reuses it (pip download takes a second even with nothing
+    new). Kept under build/releases/wheels/, the last three sets."""
+    # Comments left out: uv's header names the temporary file it wrote.
+    pinned = [line for line in requirements.read_text().splitlines() if not line.startswith("#")]
+    key = hashlib.sha256("\n".join([python_version, arch, *pinned]).encode()).hexdigest()[:16]
+    wheels = cache / key
+    if not wheels.is_dir():
+        cache.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=cache))
+        download_wheels(requirements, partial, python_version, arch)
+        partial.rename(wheels)  # whole or not at all
+        for old in sorted(cache.iterdir(), key=lambda p: p.stat().st_mtime)[:-3]:
+            shutil.rmtree(old, ignore_errors=True)
+    wheels.touch()  # newest use, for the pruning above
+    return wheels
+
+
 def fetch_server_uv(uv: str, tools: Path, python_version: str, arch: str) -> None:
     """The locked uv's wheel for the servers, downloaded once into `tools` (which then
     holds only that one, so deploys ship only that one)."""
@@ -128,7 +147,9 @@ def main() -> None:
                 # own archive of the committed tree.
                 archive.extractall(source)  # noqa: S202
         run(uv, "build", "--wheel", "--quiet", f"--out-dir={wheels}", cwd=source)
-        download_wheels(requirements, wheels, args.python_version, args.arch)
+        cache = cached_wheels(requirements, args.out / "wheels", args.python_version, args.arch)
+        for wheel in cache.glob("*.whl"):
+            shutil.copy(wheel, wheels)
         # uv itself, for the server: it builds the release's venv from the wheelhouse.
         args.out.mkdir(parents=True, exist_ok=True)
         fetch_server_uv(uv, args.out / "tools", args.python_version, args.arch)
