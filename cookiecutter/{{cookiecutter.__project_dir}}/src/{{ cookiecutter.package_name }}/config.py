@@ -3,7 +3,7 @@
 Every setting can be given as FLASK_<NAME> in the environment (Flask's
 `from_prefixed_env`, values parsed as JSON where they look like JSON), e.g.
 FLASK_SECRET_KEY, FLASK_LOG_LEVEL=DEBUG, FLASK_TRUSTED_PROXY_COUNT=1.
-On a server they come from the systemd EnvironmentFile (see deploy/app.env.example).
+On a server they come from the environment file (see deploy/app.env.example).
 """
 
 import logging
@@ -16,7 +16,13 @@ from flask import Flask
 
 DEFAULTS: dict[str, Any] = {
     # How many reverse proxies (nginx, Apache, lighttpd) stand in front of the app.
-    # 0 trusts no X-Forwarded-* header at all; the deployed site sets 1.
+{% if cookiecutter.__trusted_proxy_count == '1' %}
+    # 0 trusts no X-Forwarded-* header at all; on the servers the systemd unit sets 1,
+    # for the web server in front of {{ cookiecutter.__app_server_label }}.
+{% else %}
+    # 0 trusts no X-Forwarded-* header at all: {{ cookiecutter.__app_server_label }} gets the client's address
+    # and scheme from the web server without them.
+{% endif %}
     "TRUSTED_PROXY_COUNT": 0,
     "LOG_LEVEL": "INFO",
     # Largest request body Flask accepts: {{ cookiecutter.max_body_size_mb }} MB, the web server's own limit,
