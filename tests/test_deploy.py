@@ -12,7 +12,9 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -109,6 +111,32 @@ def fleet(rendered, tmp_path_factory):
         yield Fleet(lab, project)
     finally:
         lab.close()
+
+
+@contextmanager
+def one_deployed_server(rendered, workdir: Path) -> Iterator[Fleet]:
+    """One booted server, provisioned, with the default project's first release live."""
+    project = committed_project(rendered(tls="none", domain=DOMAIN, deploy_hosts="web1"),
+                                workdir)
+    lab = Lab(workdir)
+    try:
+        fleet = Fleet(lab, project, servers=1)
+        fleet.make("provision")
+        fleet.deploy()
+        yield fleet
+    finally:
+        lab.close()
+
+
+def assert_deploy_refused(fleet: Fleet, bundle: str | Path, reason: str) -> None:
+    """Deploying `bundle` to web1 fails, says `reason`, and the live release stays."""
+    web1 = fleet.servers[0]
+    live = fleet.live_release(web1)
+    result = fleet.make("deploy", f"BUNDLE={bundle}", "LIMIT=web1", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert reason in output, output[-3000:]
+    assert fleet.live_release(web1) == live
 
 
 def recap(output: str) -> dict[str, dict[str, int]]:
@@ -325,28 +353,20 @@ def test_files_another_user_plants_never_run_as_root(fleet):
 
 def test_a_deploy_refuses_an_install_path_others_can_write_to(fleet):
     web1 = fleet.servers[0]
-    live = fleet.live_release(web1)
+    bundle = fleet.bundle()
     web1.run("chmod g+w /srv")  # as Debian's /var/local is for the group staff
     try:
-        result = fleet.make("deploy", f"BUNDLE={fleet.bundle()}", "LIMIT=web1", check=False)
+        assert_deploy_refused(fleet, bundle, "/srv is writable by group or others")
     finally:
         web1.run("chmod g-w /srv")
-    assert result.returncode != 0
-    assert "/srv is writable by group or others" in result.stdout + result.stderr
-    assert fleet.live_release(web1) == live
 
 
 def test_a_bundle_changed_after_it_was_built_is_refused(fleet):
-    web1 = fleet.servers[0]
-    live = fleet.live_release(web1)
     fleet.commit("src/my_flask_app/templates/index.html", "<h1>", "<h1>Tampered: ")
     bundle = Path(fleet.bundle())
     with bundle.open("ab") as archive:
         archive.write(b"\0" * 512)  # still a valid gzip stream for tar, but not what was built
-    result = fleet.make("deploy", f"BUNDLE={bundle}", "LIMIT=web1", check=False)
-    assert result.returncode != 0
-    assert "differs from" in result.stdout + result.stderr
-    assert fleet.live_release(web1) == live
+    assert_deploy_refused(fleet, bundle, "differs from")
 
 
 def test_a_uv_wheel_changed_after_the_bundle_was_built_is_never_run(fleet):
@@ -360,12 +380,9 @@ def test_a_uv_wheel_changed_after_the_bundle_was_built_is_never_run(fleet):
     web1.run("rm -rf /srv/my-flask-app/shared/tools")
     wheel.write_bytes(original + b"\0")  # a zip's central directory is at its end: still valid
     try:
-        result = fleet.make("deploy", f"BUNDLE={bundle}", "LIMIT=web1", check=False)
+        assert_deploy_refused(fleet, bundle, "does not match the checksum in the bundle")
     finally:
         wheel.write_bytes(original)
-    assert result.returncode != 0
-    assert "does not match the checksum in the bundle" in result.stdout + result.stderr
-    assert fleet.live_release(web1) == live
     # Removed, never unpacked: the next deploy ships the real one again.
     assert web1.run("ls /srv/my-flask-app/shared/tools").stdout.split() == []
     fleet.make("deploy", f"BUNDLE={bundle}", "LIMIT=web1")

@@ -10,8 +10,7 @@ import json
 import re
 
 import pytest
-from debian_server import Lab
-from test_deploy import DOMAIN, Fleet, committed_project
+from test_deploy import Fleet, one_deployed_server
 
 # One provisioned server for all the breakages, in order (run in one process).
 pytestmark = [pytest.mark.slow, pytest.mark.deploy]
@@ -22,16 +21,8 @@ SOCKET = "/run/my-flask-app/app.sock"
 
 @pytest.fixture(scope="module")
 def fleet(rendered, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("doctor")
-    project = committed_project(rendered(tls="none", domain=DOMAIN, deploy_hosts="web1"), workdir)
-    lab = Lab(workdir)
-    try:
-        fleet = Fleet(lab, project, servers=1)
-        fleet.make("provision")
-        fleet.deploy()
+    with one_deployed_server(rendered, tmp_path_factory.mktemp("doctor")) as fleet:
         yield fleet
-    finally:
-        lab.close()
 
 
 def doctor(fleet: Fleet) -> tuple[int, str]:

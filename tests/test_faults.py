@@ -8,8 +8,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-from debian_server import Lab
-from test_deploy import DOMAIN, Fleet, committed_project
+from test_deploy import DOMAIN, Fleet, assert_deploy_refused, one_deployed_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.deploy]
 
@@ -30,17 +29,8 @@ def hang():
 
 @pytest.fixture(scope="module")
 def fleet(rendered, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("faults")
-    project = committed_project(rendered(tls="none", domain=DOMAIN, deploy_hosts="web1"),
-                                workdir)
-    lab = Lab(workdir)
-    try:
-        fleet = Fleet(lab, project, servers=1)
-        fleet.make("provision")
-        fleet.deploy()
+    with one_deployed_server(rendered, tmp_path_factory.mktemp("faults")) as fleet:
         yield fleet
-    finally:
-        lab.close()
 
 
 def until(what: str, done: Callable[[], bool], deadline_s: float) -> float:
@@ -146,11 +136,7 @@ def test_a_full_disk_fails_the_deploy_and_keeps_the_live_release(fleet):
     # Room for the upload, not for a release.
     server.run(f"fallocate -l {free_mb - 3 * bundle_mb - 5}M /srv/filler")
     try:
-        failed = fleet.make("deploy", f"BUNDLE={bundle}", check=False)
-        output = failed.stdout + failed.stderr
-        assert failed.returncode != 0
-        assert "no space left for a new release" in output, output[-3000:]
-        assert fleet.live_release(server) == live
+        assert_deploy_refused(fleet, bundle, "no space left for a new release")
         assert fleet.releases(server) == kept
         assert ".upload-" not in server.run("ls -A /srv/my-flask-app").stdout
         assert fleet.get(server)[0] == "200"

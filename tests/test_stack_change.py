@@ -2,12 +2,11 @@
 `make provision` and `make deploy`, leave one web server serving the new stack, with
 what the app trusts of the forwarding headers set by that stack (one booted server)."""
 
-import subprocess
-
 import pytest
-from conftest import VENV_BIN, commit_all, render
+from conftest import commit_all, render
 from debian_server import Lab
 from test_deploy import DOMAIN, Fleet, committed_project
+from test_update import copier_update_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.deploy]
 
@@ -15,18 +14,11 @@ WEB_SERVICES = ["nginx", "apache2", "lighttpd"]
 APP_ENV = "/srv/my-flask-app/shared/app.env"
 
 
-def update_answers(fleet: Fleet, *answers: str) -> None:
-    """`copier update --defaults --data ...` as a user types it, then commit."""
-    data = [arg for answer in answers for arg in ("--data", answer)]
-    result = subprocess.run(
-        [str(VENV_BIN / "copier"), "update", "--defaults", *data, "--vcs-ref", "v0.1.0"],
-        cwd=fleet.project, capture_output=True, text=True, timeout=300, check=False)
+def switch(fleet: Fleet, *answers: str) -> None:
+    """`copier update` to the new answers, committed, then provision and deploy."""
+    result = copier_update_cli(fleet.project, *answers)
     assert result.returncode == 0, result.stdout + result.stderr
     commit_all(fleet.project, f"copier update {' '.join(answers)}")
-
-
-def switch(fleet: Fleet, *answers: str) -> None:
-    update_answers(fleet, *answers)
     fleet.make("provision")
     fleet.deploy()
     status, body = fleet.get(fleet.servers[0])

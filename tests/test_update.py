@@ -40,11 +40,12 @@ def update(project: Path, tag: str) -> None:
                       quiet=True, settings=copier.Settings())
 
 
-def copier_update_cli(project: Path, answer: str) -> subprocess.CompletedProcess[str]:
-    """`copier update --defaults --data ANSWER` as a user types it, to v0.1.0."""
+def copier_update_cli(project: Path, *answers: str) -> subprocess.CompletedProcess[str]:
+    """`copier update --defaults --data ANSWER...` as a user types it, to v0.1.0."""
+    data = [arg for answer in answers for arg in ("--data", answer)]
     return subprocess.run(
-        [str(VENV_BIN / "copier"), "update", "--defaults", "--data", answer, "--vcs-ref",
-         "v0.1.0"], cwd=project, capture_output=True, text=True, timeout=300, check=False)
+        [str(VENV_BIN / "copier"), "update", "--defaults", *data, "--vcs-ref", "v0.1.0"],
+        cwd=project, capture_output=True, text=True, timeout=300, check=False)
 
 
 def conflicted_files(project: Path) -> list[str]:

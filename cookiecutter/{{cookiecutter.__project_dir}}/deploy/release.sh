@@ -204,18 +204,18 @@ server_uv() { # BUNDLE_DIR: the path of the uv the bundle names, checked, unpack
     *) die "the bundle names no valid uv wheel: $name" ;;
     esac
     unpacked="$tools/${name%.whl}"
-    if [ ! -d "$unpacked" ] && [ -f "$tools/$name" ] &&
-        ! printf '%s  %s\n' "$digest" "$tools/$name" | sha256sum --check --status; then
-        # Cut short by a killed upload, or changed: never run, and sent again.
-        rm -f "$tools/$name"
-        say "$tools/$name does not match the checksum in the bundle: removed" >&2
-    fi
-    if [ ! -d "$unpacked" ] && [ ! -f "$tools/$name" ]; then
-        # `make deploy` ships it and runs this again.
-        say "needs $name in $tools first" >&2
-        exit 75
-    fi
     if [ ! -d "$unpacked" ]; then
+        if [ -f "$tools/$name" ] &&
+            ! printf '%s  %s\n' "$digest" "$tools/$name" | sha256sum --check --status; then
+            # Cut short by a killed upload, or changed: never run, and sent again.
+            rm -f "$tools/$name"
+            say "$tools/$name does not match the checksum in the bundle: removed" >&2
+        fi
+        if [ ! -f "$tools/$name" ]; then
+            # `make deploy` ships it and runs this again.
+            say "needs $name in $tools first" >&2
+            exit 75
+        fi
         # A wheel is a zip; unpack beside, then rename, so a half-unpacked uv is never used.
         rm -rf "$unpacked.new"
         {{ cookiecutter.__server_python }} -m zipfile -e "$tools/$name" "$unpacked.new" >&2
