@@ -6,11 +6,12 @@ B = the tutorial recipe) and reports the median and min-max of the runs:
 1. bootstrap: scripts/bootstrap.sh with uv on PATH, without uv (pip installs the locked
    uv, which syncs) and with pip alone, each vs `pip install virtualenv; virtualenv env;
    env/bin/pip install <the same locked packages>` (all with warm package caches);
-2. `copier copy --defaults` and `cookiecutter --no-input` on the built variant (no naive
-   counterpart: absolute times);
-3. GET / through the generated nginx site + gunicorn on its unix socket vs the tutorial's
-   nginx `proxy_pass http://127.0.0.1:8000` + `gunicorn -w 4`, same app, same machine,
-   with wrk; gunicorn alone on 127.0.0.1:8000 as the ceiling;
+2. `copier copy --defaults`, `copier update` of a project with nothing to update, and
+   `cookiecutter --no-input` on the built variant (no naive counterpart: absolute times);
+3. GET / through each generated stack (nginx + gunicorn on its unix socket, nginx +
+   uWSGI, Apache + mod_wsgi) vs the tutorial's nginx `proxy_pass http://127.0.0.1:8000` +
+   `gunicorn -w 4`, same app, same machine, with wrk; gunicorn alone on 127.0.0.1:8000 as
+   the ceiling any gunicorn stack can reach;
 4. a 100 KB static file: nginx itself vs Flask's static route behind the naive proxy;
 5. failed requests while the project is redeployed under load (`make deploy` on a booted
    server) vs the tutorial's plain `systemctl restart` under the same load;
@@ -113,10 +114,17 @@ def bench_bootstrap(workdir: Path, runs: int) -> dict[str, list[float]]:
 
 
 def bench_generation(workdir: Path, runs: int) -> dict[str, list[float]]:
-    """copier copy --defaults and cookiecutter --no-input of the same project, interleaved."""
+    """copier copy --defaults and cookiecutter --no-input of the same project, interleaved,
+    and copier update of a committed project that has nothing to update."""
     copier = str(VENV_BIN / "copier")
     cookiecutter = str(VENV_BIN / "cookiecutter")
     counter = iter(range(1000))
+    updated = workdir / "update-me"
+    subprocess.run([copier, "copy", "-q", "--defaults", "--vcs-ref", "HEAD", str(ROOT),
+                    str(updated)], check=True, capture_output=True, env=tool_env())
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "generated"]):
+        subprocess.run([*git, *command], cwd=updated, check=True, capture_output=True)
 
     def with_copier() -> float:
         return timed([copier, "copy", "-q", "--defaults", "--vcs-ref", "HEAD", str(ROOT),
@@ -127,7 +135,11 @@ def bench_generation(workdir: Path, runs: int) -> dict[str, list[float]]:
         return timed([cookiecutter, "--no-input", "--output-dir", str(output),
                       str(ROOT / "cookiecutter")], workdir)
 
-    return interleave({"copier": with_copier, "cookiecutter": with_cookiecutter}, runs)
+    def update() -> float:
+        return timed([copier, "update", "-q", "--defaults", "--vcs-ref", "HEAD"], updated)
+
+    return interleave({"copier": with_copier, "cookiecutter": with_cookiecutter,
+                       "update": update}, runs)
 
 
 def wrk(sandbox: Sandbox, url: str, host: str, seconds: float) -> tuple[float, float, float]:
@@ -146,48 +158,78 @@ def wrk(sandbox: Sandbox, url: str, host: str, seconds: float) -> tuple[float, f
     return rate, percentile("50"), percentile("99")
 
 
+# The generated stack per app server, each vs the same tutorial recipe (gunicorn's row first:
+# it is the default).
+STACKS = {
+    "gunicorn": ("nginx + gunicorn (the default)", {"web_server": "nginx",
+                                                   "app_server": "gunicorn"}),
+    "uwsgi": ("nginx + uWSGI", {"web_server": "nginx", "app_server": "uwsgi"}),
+    "mod_wsgi": ("Apache + mod_wsgi", {"web_server": "apache", "app_server": "mod_wsgi"}),
+}
+
+
+def serve_stack(workdir: Path, name: str, answers: dict) -> Site:
+    """One generated stack served in a sandbox of its own (each has its own loopback, so
+    every web server listens on port 80)."""
+    project = render(workdir / f"serving-{name}", {**answers, "tls": "none", "domain": DOMAIN})
+    populate_uv_cache(project, workdir / f"uv-warmup-{name}")
+    site = Site(sandbox=Sandbox(workdir / f"sandbox-{name}"), answers=load_answers(project),
+                project=project)
+    install_release(site)
+    install_site(site, site.site_file())
+    if site.app != "mod_wsgi":
+        start_app_server(site)
+    return site
+
+
+def add_tutorial_recipe(site: Site) -> None:
+    """The tutorial's side in the default stack's sandbox: gunicorn -w 4 on TCP behind
+    nginx's proxy_pass, the same release and app; and a 100 KB file in the app's static
+    folder for both sides."""
+    sandbox, current = site.sandbox, site.current
+    static = f"{current}/src/{site.answers['package_name']}/static/bench.bin"
+    sandbox.sh(f"head -c 102400 /dev/urandom > {static} && chmod 644 {static}")
+    sandbox.write("/etc/nginx/sites-enabled/naive.conf", NAIVE_SITE)
+    user = site.answers["service_user"]
+    naive = sandbox.start("naive-gunicorn", ["sh", "-c", (
+        f"cd {current} && set -a && . {site.answers['install_path']}/shared/app.env && "
+        f"set +a && exec setpriv --reuid={user} --regid={user} --init-groups "
+        f".venv/bin/gunicorn -w 4 -b 127.0.0.1:8000 --no-control-socket "
+        f"{site.answers['package_name']}.wsgi:app")])
+    sandbox.wait_until("naive gunicorn", lambda: sandbox.curl(
+        "http://127.0.0.1:8000/healthz").status == 200, watch=(("naive-gunicorn", naive),))
+
+
 def bench_serving(workdir: Path, runs: int, seconds: float) -> dict[str, list]:
     require_tool("wrk", "wrk")
-    project = render(workdir / "serving", {"tls": "none", "domain": DOMAIN})
-    populate_uv_cache(project, workdir)
-    sandbox = Sandbox(workdir / "sandbox")
+    sites: dict[str, Site] = {}
     try:
-        site = Site(sandbox=sandbox, answers=load_answers(project), project=project)
-        install_release(site)
-        current = site.current
-        static = f"{current}/src/{site.answers['package_name']}/static/bench.bin"
-        sandbox.sh(f"head -c 102400 /dev/urandom > {static} && chmod 644 {static}")
-        install_site(site, site.site_file())
-        start_app_server(site)
-        # The tutorial's side: gunicorn -w 4 on TCP, nginx proxy_pass to it.
-        sandbox.write("/etc/nginx/sites-enabled/naive.conf", NAIVE_SITE)
-        user = site.answers["service_user"]
-        naive = sandbox.start("naive-gunicorn", ["sh", "-c", (
-            f"cd {current} && set -a && . {site.answers['install_path']}/shared/app.env && "
-            f"set +a && exec setpriv --reuid={user} --regid={user} --init-groups "
-            f".venv/bin/gunicorn -w 4 -b 127.0.0.1:8000 --no-control-socket "
-            f"{site.answers['package_name']}.wsgi:app")])
-        start_web_server(site)
-        sandbox.wait_until("naive gunicorn", lambda: sandbox.curl(
-            "http://127.0.0.1:8000/healthz").status == 200, watch=(("naive-gunicorn", naive),))
-        targets = {
-            "ours /": ("http://127.0.0.1/", DOMAIN),
-            "naive /": ("http://127.0.0.1/", NAIVE_DOMAIN),
-            "gunicorn alone /": ("http://127.0.0.1:8000/", DOMAIN),
-            "ours static": ("http://127.0.0.1/static/bench.bin", DOMAIN),
-            "naive static": ("http://127.0.0.1/static/bench.bin", NAIVE_DOMAIN),
+        for name, (_, answers) in STACKS.items():
+            sites[name] = serve_stack(workdir, name, answers)
+        add_tutorial_recipe(sites["gunicorn"])
+        for site in sites.values():
+            start_web_server(site)
+        default = sites["gunicorn"]
+        targets = {f"ours / {name}": (site, "http://127.0.0.1/", DOMAIN)
+                   for name, site in sites.items()}
+        targets |= {
+            "naive /": (default, "http://127.0.0.1/", NAIVE_DOMAIN),
+            "gunicorn alone /": (default, "http://127.0.0.1:8000/", DOMAIN),
+            "ours static": (default, "http://127.0.0.1/static/bench.bin", DOMAIN),
+            "naive static": (default, "http://127.0.0.1/static/bench.bin", NAIVE_DOMAIN),
         }
         # One unmeasured second each first: workers that are still importing the app or
         # cold caches would otherwise land in whichever side is measured first.
-        for url, host in targets.values():
-            wrk(sandbox, url, host, 1)
+        for site, url, host in targets.values():
+            wrk(site.sandbox, url, host, 1)
         results: dict[str, list] = {key: [] for key in targets}
         for _ in range(runs):
-            for key, (url, host) in targets.items():
-                results[key].append(wrk(sandbox, url, host, seconds))
+            for key, (site, url, host) in targets.items():
+                results[key].append(wrk(site.sandbox, url, host, seconds))
         return results
     finally:
-        sandbox.close()
+        for site in sites.values():
+            site.sandbox.close()
 
 
 def failures(loads: list[dict]) -> tuple[str, float]:
@@ -246,20 +288,28 @@ def main() -> int:
                             ("pip only", " with pip alone (the fallback)")]
     ]
     rows += [
-        ("copier copy --defaults (s)", summary(generation["copier"], "s"), "-", None),
+        ("copier copy --defaults (s; target 1)", summary(generation["copier"], "s"), "-", None),
+        ("copier update, nothing to update (s; target 2)", summary(generation["update"], "s"),
+         "-", None),
         ("cookiecutter --no-input, built variant (s)", summary(generation["cookiecutter"], "s"),
          "-", None),
     ]
-    for label, ours, naive in [("GET /", "ours /", "naive /"),
-                               ("100 KB static file", "ours static", "naive static")]:
+    serving_rows = [(f"GET / through {label}", f"ours / {name}", "naive /")
+                    for name, (label, _) in STACKS.items()]
+    serving_rows.append(("100 KB static file", "ours static", "naive static"))
+    for label, ours, naive in serving_rows:
         rows.append((f"{label}: req/s (higher is better)", summary(column(ours, 0), "", 0),
                      summary(column(naive, 0), "", 0),
                      statistics.median(column(ours, 0)) / statistics.median(column(naive, 0))))
         rows.append((f"{label}: p99 ms (lower is better)", summary(column(ours, 2), "ms"),
                      summary(column(naive, 2), "ms"),
                      statistics.median(column(naive, 2)) / statistics.median(column(ours, 2))))
-    rows.append(("GET /: gunicorn alone (ceiling), req/s",
-                 summary(column("gunicorn alone /", 0), "", 0), "-", None))
+    # No stack with gunicorn's sync workers can pass gunicorn itself answering wrk
+    # directly: the ceiling for the default app server, whatever sits in front of it.
+    rows.append(("GET /: gunicorn -w 4 alone, no proxy (the ceiling for gunicorn), req/s",
+                 summary(column("gunicorn alone /", 0), "", 0), "-",
+                 statistics.median(column("gunicorn alone /", 0))
+                 / statistics.median(column("naive /", 0))))
     rows += deploy_rows(deploys)
 
     lines = [
