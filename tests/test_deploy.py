@@ -348,7 +348,8 @@ def test_files_another_user_plants_never_run_as_root(fleet):
     fleet.make("deploy", f"BUNDLE={bundle}")
     assert web1.run(f"test -e {planted}", check=False).returncode != 0
     assert "<h1>Unplanted: " in fleet.get(web1)[1]
-    assert ".upload-" not in web1.run("ls -A /srv/my-flask-app").stdout
+    # This deploy's upload is gone (one a killed deploy left is cleared after an hour).
+    assert f".upload-{release_id}." not in web1.run("ls -A /srv/my-flask-app").stdout
 
 
 def test_a_deploy_refuses_an_install_path_others_can_write_to(fleet):
