@@ -30,3 +30,8 @@ def test_ansible_lint_production_profile_passes(rendered, web, app, tls):
     assert len(playbooks) >= 9
     for playbook in playbooks:
         assert f"syntax check on playbook {playbook.relative_to(project)}" in output, output
+    # ... and each of provision.yml's roles as a role.
+    roles = sorted((project / "deploy/ansible/roles").iterdir())
+    assert len(roles) >= 4
+    for role in roles:
+        assert f"syntax check on role {role.relative_to(project)}" in output, output

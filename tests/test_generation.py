@@ -8,8 +8,10 @@ import yaml
 from conftest import SERVER_PAIRS, TLS_MODES, combo_id, require_tool, run
 
 COMBOS = [(web, app, tls) for web, app in SERVER_PAIRS for tls in TLS_MODES]
-# Flask's own templates and Ansible's playbooks are Jinja by design and keep their {{ }}.
-KEEPS_JINJA = re.compile(r"/templates/[^/]+\.html$|/deploy/ansible/[^/]+\.yml$")
+# Flask's own templates and Ansible's playbooks and roles are Jinja by design and keep
+# their {{ }}.
+KEEPS_JINJA = re.compile(
+    r"/templates/[^/]+\.html$|/deploy/ansible/(roles/[a-z_]+/[a-z]+/)?[^/]+\.yml$")
 TEXT_SUFFIXES = {".py", ".sh", ".ps1", ".toml", ".ini", ".conf", ".md", ".txt", ".yml",
                  ".example", ".css", ".html", ".lock", ""}
 
