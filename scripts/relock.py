@@ -1,10 +1,12 @@
 """Re-lock the generated project's dependencies: `make relock` in the template repo.
 
 The generated project ships uv.lock and requirements-dev.txt (the same lock exported
-with hashes for pip). They depend only on the app server, the project name and the
-minimum Python, so one lock per app server is kept under locks/ with the name and the
-Python version turned back into template variables; template/uv.lock.jinja includes it.
-tests/test_locks.py fails when a lock no longer matches the generated pyproject.toml.
+with hashes for pip). They depend only on the app server, the database, the project
+name and the minimum Python, so one lock per app server and database is kept under
+locks/ (<app server>.uv.lock without a database, <app server>-<database>.uv.lock with
+one: copier.yml's lock_name) with the name and the Python version turned back into
+template variables; template/uv.lock.jinja includes it. tests/test_locks.py fails when
+a lock no longer matches the generated pyproject.toml.
 """
 
 import argparse
@@ -20,9 +22,15 @@ LOCKS = ROOT / "locks"
 PLACEHOLDER_SLUG = "relock-placeholder"
 LOCKED_PYTHON = "3.11"
 APP_SERVERS = {"gunicorn": "nginx", "uwsgi": "nginx", "mod_wsgi": "apache"}
+DATABASES = ["none", "postgresql", "sqlite"]
 
 
-def render_without_locks(app_server: str, web_server: str, dest: Path) -> None:
+def lock_name(app_server: str, database: str) -> str:
+    """copier.yml's lock_name."""
+    return app_server if database == "none" else f"{app_server}-{database}"
+
+
+def render_without_locks(app_server: str, web_server: str, database: str, dest: Path) -> None:
     copier.run_copy(
         str(ROOT),
         dest,
@@ -31,6 +39,7 @@ def render_without_locks(app_server: str, web_server: str, dest: Path) -> None:
             "python_version": LOCKED_PYTHON,
             "app_server": app_server,
             "web_server": web_server,
+            "database": database,
         },
         defaults=True,
         unsafe=False,
@@ -57,11 +66,16 @@ def untemplatize_lock(text: str) -> str:
     )
 
 
-def relock(app_server: str, web_server: str, upgrade: bool) -> None:
+def relock(app_server: str, web_server: str, database: str, upgrade: bool) -> None:
+    name = lock_name(app_server, database)
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp) / "project"
-        render_without_locks(app_server, web_server, project)
-        previous = LOCKS / f"{app_server}.uv.lock"
+        render_without_locks(app_server, web_server, database, project)
+        previous = LOCKS / f"{name}.uv.lock"
+        if not previous.is_file():
+            # A new lock starts from the app server's lock without a database, so what
+            # the two share stays at the same versions.
+            previous = LOCKS / f"{app_server}.uv.lock"
         if previous.is_file() and not upgrade:
             # uv keeps every locked version that still fits: only what changed moves.
             (project / "uv.lock").write_text(untemplatize_lock(previous.read_text()))
@@ -74,11 +88,11 @@ def relock(app_server: str, web_server: str, upgrade: bool) -> None:
             check=True,
         )
         lock = templatize_lock((project / "uv.lock").read_text())
-        (LOCKS / f"{app_server}.uv.lock").write_text(lock)
+        (LOCKS / f"{name}.uv.lock").write_text(lock)
         requirements = (project / "requirements-dev.txt").read_text()
         requirements = requirements.replace(PLACEHOLDER_SLUG, "{{ project_slug }}")
-        (LOCKS / f"{app_server}.requirements-dev.txt").write_text(requirements)
-    print(f"relock: locks/{app_server}.uv.lock and .requirements-dev.txt written")
+        (LOCKS / f"{name}.requirements-dev.txt").write_text(requirements)
+    print(f"relock: locks/{name}.uv.lock and .requirements-dev.txt written")
 
 
 if __name__ == "__main__":
@@ -87,5 +101,7 @@ if __name__ == "__main__":
                         help="move every dependency to its newest allowed version")
     args = parser.parse_args()
     LOCKS.mkdir(exist_ok=True)
-    for server, web in APP_SERVERS.items():
-        relock(server, web, args.upgrade)
+    # Without a database first: the locks with one start from it.
+    for database in DATABASES:
+        for server, web in APP_SERVERS.items():
+            relock(server, web, database, args.upgrade)

@@ -96,6 +96,7 @@ def computed(site: Site, key: str) -> str:
         "catch-all cert": f"/etc/ssl/certs/{a['project_slug']}-catch-all.pem",
         "catch-all key": f"/etc/ssl/private/{a['project_slug']}-catch-all.key",
         "lighttpd header filter": f"/etc/lighttpd/{a['project_slug']}-request-headers.lua",
+        "sqlite": f"{a['install_path']}/shared/data/{a['project_slug']}.sqlite3",
     }[key]
 
 
@@ -123,6 +124,21 @@ def install_release(site: Site) -> None:
     # What systemd's RuntimeDirectory does for the service: the socket's directory,
     # reachable by the web server's group only.
     sb.sh(f"install -d -o {user} -g www-data -m 0750 /run/{site.slug}")
+
+
+def install_sqlite_database(site: Site) -> str:
+    """database=sqlite: the database's own directory under shared/, writable by the
+    service user alone, DATABASE_URL in the environment file, and the migrations run
+    as the service user (what a deploy does before the switch). Returns the file."""
+    sb, a = site.sandbox, site.answers
+    user, root = a["service_user"], a["install_path"]
+    database = computed(site, "sqlite")
+    sb.sh(f"install -d -o {user} -g {user} -m 0700 {shlex.quote(str(Path(database).parent))}")
+    sb.sh(f"echo 'DATABASE_URL=sqlite:///{database}' >> {root}/shared/app.env")
+    sb.sh(f"cd {site.current} && set -a && . {root}/shared/app.env && set +a && "
+          f"setpriv --reuid={user} --regid={user} --init-groups "
+          f".venv/bin/flask --app {a['package_name']}.wsgi db upgrade", timeout=120)
+    return database
 
 
 def start_app_server(site: Site):

@@ -7,7 +7,9 @@ answer must exit non-zero, name the question, say what is allowed, and write not
 import sys
 from pathlib import Path
 
+import jinja2
 import pytest
+import yaml
 from conftest import ROOT, run
 
 COPIER = Path(sys.executable).with_name("copier")
@@ -91,6 +93,13 @@ BAD_ANSWERS = [
     ("install_path", "/var/tmp/app", {}, "other users can write"),
     ("install_path", "/dev/shm/app", {}, "system directory"),
     ("install_path", "/run/app", {}, "system directory"),
+    ("database", "mysql", {}, "database"),
+    # SQLite is a file on one machine: several servers would each have their own data.
+    # Both given: deploy_hosts, asked first, names the conflict.
+    ("deploy_hosts", "web1.example.com, web2.example.com", {"database": "sqlite"},
+     "SQLite, one file on one machine"),
+    ("deploy_hosts", "web1.example.com web2.example.com", {"database": "sqlite"},
+     "switch to PostgreSQL too"),
 ]
 
 # Every text question refuses a trailing newline (Python's $ matches before one), a tab
@@ -139,3 +148,18 @@ def test_bad_answer_is_refused_and_nothing_is_written(tmp_path, question, value,
     assert explains in message, message
     assert not dest.exists(), "a refused answer must not leave a half-written project"
 
+
+
+def test_sqlite_is_refused_when_chosen_after_several_servers():
+    """At the prompts database comes after deploy_hosts, whose validator cannot see it yet:
+    database's own validator refuses sqlite then. (With --data, or on update, deploy_hosts
+    refuses first: above, and in test_update.py.)"""
+    questions = yaml.safe_load((ROOT / "copier.yml").read_text())
+    validator = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(  # noqa: S701
+        questions["database"]["validator"])
+    refused = validator.render(database="sqlite", deploy_hosts="web1.example.com, web2.example.com")
+    assert "SQLite keeps the data in one file on one machine" in refused
+    assert "choose database=postgresql" in refused
+    for database, hosts in [("sqlite", "web1.example.com"), ("postgresql", "web1 web2"),
+                            ("none", "web1 web2")]:
+        assert validator.render(database=database, deploy_hosts=hosts).strip() == ""

@@ -93,3 +93,22 @@ def test_a_locked_package_missing_from_the_venv_gets_one_fix(bootstrapped):
     boot = run(["make", "bootstrap"], cwd=project, env=tool_env())
     assert boot.returncode == 0, boot.stdout + boot.stderr
     assert all(r["ok"] for r in doctor_local(project).values())
+
+
+def test_a_postgresql_checkout_is_all_ok_once_env_names_the_database(rendered, tmp_path):
+    """psycopg needs tzdata on Windows only: the venv rightly lacks it. The app cannot
+    load without DATABASE_URL, which `make doctor-local` reads from .env as `make run` does."""
+    project = fresh_copy(rendered(database="postgresql"), tmp_path)
+    make = require_tool("make", "make")
+    boot = run([make, "bootstrap"], cwd=project, env=tool_env())
+    assert boot.returncode == 0, boot.stdout + boot.stderr
+
+    missing = run([make, "doctor-local", "JSON=1"], cwd=project, env=tool_env())
+    report = {r["check"]: r for r in json.loads(missing.stdout.split("\n", 1)[1])}
+    assert [name for name, r in report.items() if not r["ok"]] == ["app imports"], report
+    assert "DATABASE_URL is not set" in report["app imports"]["detail"]
+
+    (project / ".env").write_text("DATABASE_URL=postgresql+psycopg:///my_flask_app\n")
+    ok = run([make, "doctor-local"], cwd=project, env=tool_env())
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "ok       app imports: my_flask_app.wsgi:app loads" in ok.stdout

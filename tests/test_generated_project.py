@@ -1,12 +1,17 @@
 """The generated project works: bootstrap, its own tests, lint and `make serve`."""
 
 import contextlib
+import glob
+import json
 import os
+import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -26,7 +31,14 @@ ANSWER_SETS = {
     "mod_wsgi-apache": {"app_server": "mod_wsgi", "web_server": "apache", "tls": "custom"},
     # A name outside ASCII still gives an ASCII slug and package (cafe-creme, cafe_creme).
     "non-ascii-name": {"project_name": "Café Crème"},
+    # With a database its tests run against it: a file, or a throwaway PostgreSQL server.
+    "sqlite": {"database": "sqlite"},
+    "postgresql": {"database": "postgresql"},
 }
+
+
+# Where Debian's postgresql package puts the server programs the generated tests start.
+PG_CTL = "/usr/lib/postgresql/*/bin/pg_ctl"
 
 
 def tool_env(**extra: str) -> dict[str, str]:
@@ -46,12 +58,17 @@ def fresh_copy(source: Path, tmp_path: Path) -> Path:
 @pytest.mark.parametrize("answers", ANSWER_SETS.values(), ids=ANSWER_SETS.keys())
 def test_bootstrap_then_its_own_tests_and_lint_pass(rendered, tmp_path, answers):
     require_tool("uv", "uv (pip: part of the test dependencies)")
+    if answers.get("database") == "postgresql" and not glob.glob(PG_CTL):
+        pytest.fail("PostgreSQL not found: install it with `apt-get install postgresql` "
+                    "(or run `make test`, which installs everything the tests need)")
     project = fresh_copy(rendered(**answers), tmp_path)
     make = require_tool("make", "make")
 
     tests = run([make, "test"], cwd=project, env=tool_env())
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert " passed" in tests.stdout
+    if "database" in answers:
+        assert "tests/test_database.py ..." in tests.stdout, tests.stdout
     lint = run([make, "lint"], cwd=project, env=tool_env())
     assert lint.returncode == 0, lint.stdout + lint.stderr
 
@@ -264,3 +281,87 @@ def test_make_serve_names_a_missing_or_wrong_setting_in_one_line(rendered, tmp_p
         errors = wrong.stderr.strip().splitlines()
         assert errors[0].startswith(message), errors
         assert len(errors) == 2 and "Traceback" not in wrong.stdout + wrong.stderr
+
+
+def post_a_note(base: str, text: str) -> str:
+    """What a browser does on /notes: load the form (its session cookie and token), post
+    the note, follow the redirect; returns the page it lands on. The cookie is handed
+    back by hand: it is Secure (an HTTPS site), which browsers send to http://127.0.0.1
+    but urllib's cookie jar does not."""
+    with urllib.request.urlopen(f"{base}/notes", timeout=10) as form:  # noqa: S310 - loopback
+        cookie = form.headers["Set-Cookie"].split(";")[0]
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.read().decode()).group(1)
+    data = urllib.parse.urlencode({"text": text, "csrf_token": token}).encode()
+    request = urllib.request.Request(  # noqa: S310 - loopback
+        f"{base}/notes", data=data, headers={"Cookie": cookie})
+    with urllib.request.urlopen(request, timeout=10) as page:  # noqa: S310 - loopback
+        assert page.url == f"{base}/notes"  # redirected back to the list
+        return page.read().decode()
+
+
+def test_sqlite_works_out_of_the_box_and_the_db_targets_change_the_schema(rendered, tmp_path):
+    """`make run` on a fresh copy makes the database from the migrations and a note posted
+    through the page is stored; then a model change goes through `make db-migrate`,
+    `make db-upgrade` and `make db-downgrade` as a developer would do it."""
+    project = fresh_copy(rendered(database="sqlite"), tmp_path)
+    make = require_tool("make", "make")
+    boot = run([make, "bootstrap"], cwd=project, env=tool_env())
+    assert boot.returncode == 0, boot.stdout + boot.stderr
+    database = project / "src/instance/my_flask_app.sqlite3"
+    assert not database.exists()
+
+    port = free_port()
+    log_path = tmp_path / "run.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen([make, "run", f"PORT={port}"], cwd=project, env=tool_env(),
+                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        health = json.loads(wait_for_health(f"{base}/healthz", server, log_path))
+        assert health == {"status": "ok", "release": "development", "failures": {}}
+        page = post_a_note(base, "Written through make run")
+        assert "Written through make run" in page
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGINT)
+        server.wait(timeout=15)
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        assert connection.execute("SELECT text FROM notes").fetchall() == [
+            ("Written through make run",)]
+
+    def make_ok(*args: str) -> subprocess.CompletedProcess[str]:
+        result = run([make, *args], cwd=project, env=tool_env())
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result
+
+    def columns() -> list[str]:
+        with contextlib.closing(sqlite3.connect(database)) as connection:
+            return [row[1] for row in connection.execute("PRAGMA table_info(notes)")]
+
+    first = next((project / "migrations/versions").glob("*.py"))
+    first_revision = re.search(r'^revision = "(\w+)"', first.read_text(), re.MULTILINE)[1]
+    models = project / "src/my_flask_app/models.py"
+    title = "    title: Mapped[str | None] = mapped_column(String(100))\n"
+    models.write_text(models.read_text() + title)
+    make_ok("db-migrate", "MSG=Add a title to notes")
+    new = [p for p in (project / "migrations/versions").glob("*.py") if p != first]
+    assert len(new) == 1 and new[0].name.endswith("_add_a_title_to_notes.py"), new
+    # SQLite's batch mode, and formatted as the project's own code is.
+    assert 'with op.batch_alter_table("notes"' in new[0].read_text()
+    make_ok("lint")
+
+    make_ok("db-upgrade")
+    assert columns() == ["id", "text", "created_at", "title"]
+    assert "(head) (current)" in make_ok("db-history").stdout
+    # The model and the migrations agree again, so the project's own tests pass.
+    make_ok("test")
+
+    refused = run([make, "db-downgrade"], cwd=project, env=tool_env())
+    assert refused.returncode != 0
+    assert "name the revision to go back to, REV=<id>" in refused.stderr
+    assert columns() == ["id", "text", "created_at", "title"]
+    make_ok("db-downgrade", f"REV={first_revision}")
+    assert columns() == ["id", "text", "created_at"]
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        assert connection.execute("SELECT text FROM notes").fetchall() == [
+            ("Written through make run",)]

@@ -7,13 +7,18 @@ import pytest
 import yaml
 from conftest import SERVER_PAIRS, TLS_MODES, combo_id, require_tool, run
 
-COMBOS = [(web, app, tls) for web, app in SERVER_PAIRS for tls in TLS_MODES]
+COMBOS = [(web, app, tls, "none") for web, app in SERVER_PAIRS for tls in TLS_MODES]
+# A database changes the app, the tests, the Makefile and the README, and the pool size
+# follows the app server: each database with each app server.
+COMBOS += [(web, app, tls, database) for database in ("postgresql", "sqlite")
+           for web, app, tls in [("nginx", "gunicorn", "letsencrypt"),
+                                 ("lighttpd", "uwsgi", "none"), ("apache", "mod_wsgi", "custom")]]
 # Flask's own templates and Ansible's playbooks and roles are Jinja by design and keep
 # their {{ }}.
 KEEPS_JINJA = re.compile(
     r"/templates/[^/]+\.html$|/deploy/ansible/(roles/[a-z_]+/[a-z]+/)?[^/]+\.yml$")
 TEXT_SUFFIXES = {".py", ".sh", ".ps1", ".toml", ".ini", ".conf", ".md", ".txt", ".yml",
-                 ".example", ".css", ".html", ".lock", ""}
+                 ".example", ".css", ".html", ".lock", ".mako", ""}
 
 
 def project_files(project: Path) -> list[Path]:
@@ -24,10 +29,17 @@ def text_files(project: Path) -> list[Path]:
     return [p for p in project_files(project) if p.suffix in TEXT_SUFFIXES]
 
 
-@pytest.fixture(params=COMBOS, ids=[combo_id(*c) for c in COMBOS])
+def combo_ids(combo: tuple) -> str:
+    web, app, tls, database = combo
+    return combo_id(web, app, tls) + ("" if database == "none" else f"-{database}")
+
+
+@pytest.fixture(params=COMBOS, ids=[combo_ids(c) for c in COMBOS])
 def combo_project(request, rendered):
-    web, app, tls = request.param
-    return request.param, rendered(web_server=web, app_server=app, tls=tls)
+    web, app, tls, database = request.param
+    if database == "none":  # the same render the other tests share
+        return request.param, rendered(web_server=web, app_server=app, tls=tls)
+    return request.param, rendered(web_server=web, app_server=app, tls=tls, database=database)
 
 
 def test_no_template_syntax_is_left_over(combo_project):
@@ -48,9 +60,9 @@ def test_files_read_like_a_human_wrote_them(combo_project):
     for path in text_files(project):
         text = path.read_text()
         name = path.relative_to(project)
-        # PEP 8 puts two blank lines between top-level Python definitions; nothing else
-        # has a reason for more than one.
-        blank_run = "\n\n\n\n" if path.suffix == ".py" else "\n\n\n"
+        # PEP 8 puts two blank lines between top-level Python definitions (.mako: the
+        # template of Alembic's migrations); nothing else has a reason for more than one.
+        blank_run = "\n\n\n\n" if path.suffix in (".py", ".mako") else "\n\n\n"
         if blank_run in text:
             problems.append(f"{name}: a run of blank lines")
         if text and not text.endswith("\n"):
@@ -63,7 +75,7 @@ def test_files_read_like_a_human_wrote_them(combo_project):
 
 
 def test_app_server_config_matches_the_answer(combo_project):
-    (web, app, tls), project = combo_project
+    (web, app, tls, database), project = combo_project
     deploy = {p.name for p in (project / "deploy").iterdir()}
     assert ("gunicorn.conf.py" in deploy) == (app == "gunicorn")
     assert ("uwsgi.ini" in deploy) == (app == "uwsgi")
@@ -71,7 +83,42 @@ def test_app_server_config_matches_the_answer(combo_project):
     assert answers["web_server"] == web
     assert answers["app_server"] == app
     assert answers["tls"] == tls
+    assert answers["database"] == database
     assert answers["_commit"]
+
+
+# What a database brings, and nothing of it without one.
+DATABASE_FILES = ["migrations/env.py", "migrations/alembic.ini", "migrations/script.py.mako",
+                  "src/my_flask_app/extensions.py", "src/my_flask_app/models.py",
+                  "src/my_flask_app/notes.py", "src/my_flask_app/templates/notes.html",
+                  "tests/test_database.py"]
+
+
+def test_database_files_match_the_answer(combo_project):
+    (_, app, _, database), project = combo_project
+    present = [name for name in DATABASE_FILES if (project / name).is_file()]
+    assert present == (DATABASE_FILES if database != "none" else [])
+    versions = project / "migrations/versions"
+    migrations = sorted(versions.glob("*.py")) if versions.is_dir() else []
+    assert len(migrations) == (0 if database == "none" else 1)
+    pyproject = (project / "pyproject.toml").read_text()
+    lock = (project / "uv.lock").read_text()
+    for package, wanted in [("flask-sqlalchemy", database != "none"),
+                            ("flask-migrate", database != "none"),
+                            ("psycopg", database == "postgresql"),
+                            ("pytest-postgresql", database == "postgresql")]:
+        assert (f'"{package}' in pyproject) == wanted, package
+        assert (f'name = "{package}"' in lock) == wanted, package
+    assert ("pg_ctl_as_nobody.sh" in {p.name for p in (project / "tests").iterdir()}) == (
+        database == "postgresql")
+    if database != "none":
+        config = (project / "src/my_flask_app/config.py").read_text()
+        pool = {"gunicorn": 1, "uwsgi": 1, "mod_wsgi": 8}[app]
+        assert f'"pool_size": {pool},' in config
+        # No secret is ever written down: a URL with a password has user:password@.
+        for path in text_files(project):
+            assert not re.search(r"postgresql(\+psycopg)?://[^/\s@]*:[^/\s@]*@",
+                                 path.read_text()), path
 
 
 def test_ruff_passes_on_the_generated_code(combo_project):

@@ -1,4 +1,5 @@
-"""The shipped locks match the generated pyproject.toml for every app server and Python."""
+"""The shipped locks match the generated pyproject.toml for every app server, database
+and Python."""
 
 import os
 import re
@@ -8,6 +9,10 @@ import pytest
 from conftest import require_tool, run
 
 APP_SERVERS = [("gunicorn", "nginx"), ("uwsgi", "nginx"), ("mod_wsgi", "apache")]
+# One lock per app server and database (locks/<app server>[-<database>].uv.lock).
+LOCKS = [(app, web, database) for database in ("none", "postgresql", "sqlite")
+         for app, web in APP_SERVERS]
+LOCK_IDS = [app if database == "none" else f"{app}-{database}" for app, _, database in LOCKS]
 # uv only checks a lock with an interpreter that satisfies requires-python; the test
 # machine's is 3.11 (Debian 12), and uv must never try to download another.
 UV_ENV = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
@@ -15,15 +20,16 @@ SYSTEM_PYTHON = getattr(sys, "_base_executable", sys.executable)
 
 
 def lock_lines(text: str) -> list[str]:
-    return [line for line in text.splitlines() if not line.startswith("#")]
+    """The requirements without comments. The "# via" notes list the project by its
+    name, sorted among the packages: the lock's placeholder name sorts differently."""
+    return [line for line in text.splitlines() if not line.lstrip().startswith("#")]
 
 
-@pytest.mark.parametrize(("app_server", "web_server"), APP_SERVERS,
-                         ids=[a for a, _ in APP_SERVERS])
-def test_lock_is_current_and_requirements_match_it(rendered, app_server, web_server):
+@pytest.mark.parametrize(("app_server", "web_server", "database"), LOCKS, ids=LOCK_IDS)
+def test_lock_is_current_and_requirements_match_it(rendered, app_server, web_server, database):
     uv = require_tool("uv", "uv (pip: part of the test dependencies)")
     project = rendered(app_server=app_server, web_server=web_server, python_version="3.11",
-                       project_slug="lock-check")
+                       project_slug="lock-check", database=database)
     # --check fails when uv.lock no longer satisfies pyproject.toml: run `make relock`.
     check = run([uv, "lock", "--check", "--python", SYSTEM_PYTHON], cwd=project, env=UV_ENV)
     assert check.returncode == 0, check.stderr
@@ -52,14 +58,14 @@ def test_a_newer_minimum_python_cannot_change_the_lock(rendered, app_server, pyt
 LINUX_ONLY = {"gunicorn", "pyuwsgi", "ansible-core", "cryptography", "cffi"}
 
 
-@pytest.mark.parametrize(("app_server", "web_server"), APP_SERVERS,
-                         ids=[a for a, _ in APP_SERVERS])
+@pytest.mark.parametrize(("app_server", "web_server", "database"), LOCKS, ids=LOCK_IDS)
 def test_the_lock_installs_on_windows_without_the_linux_only_packages(
-        rendered, tmp_path, app_server, web_server):
+        rendered, tmp_path, app_server, web_server, database):
     """What bootstrap.ps1's pip path installs, resolved for Windows: every package has a
-    hash-checked distribution there (pyuwsgi has no Windows build at all)."""
+    hash-checked distribution there (pyuwsgi has no Windows build at all; psycopg's
+    binary wheels exist for Windows too)."""
     uv = require_tool("uv", "uv (pip: part of the test dependencies)")
-    project = rendered(app_server=app_server, web_server=web_server)
+    project = rendered(app_server=app_server, web_server=web_server, database=database)
     plan = run([uv, "pip", "install", "--dry-run", "--python-platform", "x86_64-pc-windows-msvc",
                 "--python-version", "3.11", "--require-hashes", "--no-deps",
                 "-r", "requirements-dev.txt", "--target", str(tmp_path / "windows")],
@@ -67,4 +73,8 @@ def test_the_lock_installs_on_windows_without_the_linux_only_packages(
     assert plan.returncode == 0, plan.stderr
     planned = set(re.findall(r"^ \+ ([a-z0-9_.-]+)==", plan.stdout + plan.stderr, re.MULTILINE))
     assert {"flask", "pytest", "ruff", "uv"} <= planned
+    if database != "none":
+        assert {"flask-sqlalchemy", "flask-migrate", "sqlalchemy"} <= planned
+    if database == "postgresql":
+        assert {"psycopg", "psycopg-binary", "pytest-postgresql"} <= planned
     assert not planned & LINUX_ONLY, planned & LINUX_ONLY

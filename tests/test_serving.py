@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from server_install import (
     install_certificate,
     install_release,
     install_site,
+    install_sqlite_database,
     load_answers,
     start_app_server,
     start_web_server,
@@ -70,9 +72,10 @@ def populate_uv_cache(project: Path, scratch: Path) -> None:
 
 @pytest.fixture
 def site(request, rendered, tmp_path):
-    web, app, tls = request.param
+    web, app, tls, *database = request.param
     require_tool(WEB_SERVER_BINARIES[web], WEB_SERVER_PACKAGES[web])
-    project = rendered(web_server=web, app_server=app, tls=tls, domain=DOMAIN)
+    answers = {"database": database[0]} if database else {}
+    project = rendered(web_server=web, app_server=app, tls=tls, domain=DOMAIN, **answers)
     populate_uv_cache(project, tmp_path)
     sandbox = Sandbox(tmp_path / "sandbox")
     try:
@@ -91,6 +94,8 @@ def origin(site: Site) -> tuple[str, list[str]]:
 
 def start(site: Site) -> None:
     install_release(site)
+    if site.answers["database"] == "sqlite":
+        install_sqlite_database(site)
     if site.answers["tls"] != "none":
         install_certificate(site, site.sandbox.workdir)
     install_site(site, site.site_file())
@@ -315,3 +320,40 @@ def test_acme_site_loads_before_the_certificate_exists(site):
     page = sb.curl(f"http://{DOMAIN}/", *reach)
     assert page.status in (403, 503), page
     assert b"My Flask App" not in page.body
+
+
+@pytest.mark.parametrize("site", [("nginx", "gunicorn", "none", "sqlite")],
+                         ids=["nginx-gunicorn-none-sqlite"], indirect=True)
+def test_a_note_posted_through_the_real_servers_is_written_to_sqlite_and_read_back(site):
+    start(site)
+    base, reach = origin(site)
+    sb = site.sandbox
+    database = computed(site, "sqlite")
+    jar = ["--cookie-jar", "/run/cookies", "--cookie", "/run/cookies"]
+
+    health = sb.curl(f"{base}/healthz", *reach)
+    assert health.status == 200, health
+    assert json.loads(health.body) == {"status": "ok", "release": "r1", "failures": {}}
+
+    form = sb.curl(f"{base}/notes", *reach, *jar)
+    assert form.status == 200, form
+    token = re.search(rb'name="csrf_token" value="([^"]+)"', form.body)
+    assert token, form.body
+    posted = sb.curl(f"{base}/notes", *reach, *jar, "--data-urlencode", "text=Stored by nginx",
+                     "--data-urlencode", f"csrf_token={token[1].decode()}")
+    assert (posted.status, posted.header("location")) == (303, "/notes"), posted
+    listed = sb.curl(f"{base}/notes", *reach, *jar)
+    assert listed.status == 200 and b"Stored by nginx" in listed.body, listed
+    # Without the form's token (another site's form): refused, nothing written.
+    forged = sb.curl(f"{base}/notes", *reach, "--data-urlencode", "text=forged")
+    assert forged.status == 400, forged
+
+    # In the file under shared/, owned by the service user, in WAL mode.
+    query = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+             "print(c.execute('PRAGMA journal_mode').fetchone()[0]); "
+             "print(c.execute('SELECT text FROM notes').fetchall())")
+    stored = sb.run([f"{site.current}/.venv/bin/python", "-c", query, database])
+    assert stored.stdout.splitlines() == ["wal", "[('Stored by nginx',)]"], stored
+    owner = sb.run(["stat", "-c", "%U %a", database, str(Path(database).parent)])
+    user = site.answers["service_user"]
+    assert owner.stdout.split("\n")[:2] == [f"{user} 644", f"{user} 700"], owner.stdout

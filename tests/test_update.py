@@ -153,3 +153,19 @@ def test_a_web_server_the_app_server_cannot_run_with_stops_the_update(template_r
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert (answers["web_server"], answers["app_server"]) == ("apache", "mod_wsgi")
     assert git(project, "status", "--porcelain") == ""
+
+
+def test_update_refuses_a_second_server_for_a_project_kept_in_sqlite(template_repo, tmp_path):
+    """copier would replace a kept answer its validator refuses by the default (none),
+    silently taking the database out of the project: deploy_hosts refuses first."""
+    project = render(tmp_path / "project", {"database": "sqlite"}, src=template_repo,
+                     vcs_ref="v0.1.0")
+    git(project, "init", "-q", "-b", "main")
+    commit_all(project, "generated from v0.1.0")
+
+    result = copier_update_cli(project, "deploy_hosts=web1.example.com web2.example.com")
+    assert result.returncode != 0
+    assert "SQLite, one file on one machine" in result.stderr.strip().splitlines()[-1]
+    assert git(project, "status", "--porcelain") == ""
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert (answers["database"], answers["deploy_hosts"]) == ("sqlite", "example.com")
