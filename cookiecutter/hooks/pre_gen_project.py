@@ -120,10 +120,13 @@ SPEC = json.loads(r'''{
   "tls_certificate": "tls_certificate",
   "tls_certificate_key": "tls_certificate_key",
   "deploy_hosts": "deploy_hosts",
+  "database": "database",
   "deploy_user": "deploy_user",
   "service_user": "service_user",
   "install_path": "install_path",
   "app_server_requirement": "__app_server_requirement",
+  "lock_name": "__lock_name",
+  "database_pool_size": "__database_pool_size",
   "web_server_label": "__web_server_label",
   "app_server_label": "__app_server_label",
   "app_socket_path": "__app_socket_path",
@@ -139,6 +142,7 @@ SPEC = json.loads(r'''{
   "server_python": "__server_python",
   "server_packages": "__server_packages",
   "static_dir": "__static_dir",
+  "sqlite_path": "__sqlite_path",
   "acme_webroot": "__acme_webroot",
   "tls_cert_file": "__tls_cert_file",
   "tls_catch_all_cert": "__tls_catch_all_cert",
@@ -223,7 +227,16 @@ SPEC = json.loads(r'''{
   },
   {
    "name": "deploy_hosts",
-   "validator": "{% set hosts = deploy_hosts.replace(',', ' ').split() %} {% if not (deploy_hosts | regex_search('^[a-z0-9.:, -]*\\\\Z')) %} use hostnames or IP addresses (lowercase letters, digits, - . :) separated by spaces or commas {% elif not hosts %} name at least one server {% else %} {% for host in hosts %} {% if not (host | regex_search('^(([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)([.][a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*|[0-9]{1,3}([.][0-9]{1,3}){3}|[0-9a-f:]*:[0-9a-f:]+)\\\\Z')) %} \"{{ host }}\" is not a hostname or IP address (lowercase letters, digits, - and dots) {% endif %} {% endfor %} {% endif %}"
+   "validator": "{% set hosts = deploy_hosts.replace(',', ' ').split() %} {% if not (deploy_hosts | regex_search('^[a-z0-9.:, -]*\\\\Z')) %} use hostnames or IP addresses (lowercase letters, digits, - . :) separated by spaces or commas {% elif not hosts %} name at least one server {% elif database is defined and database == 'sqlite' and hosts | length > 1 %} the project keeps its data in SQLite, one file on one machine, so each server would have its own, different data: deploy to one server, or switch to PostgreSQL too (--data database=postgresql) {% else %} {% for host in hosts %} {% if not (host | regex_search('^(([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)([.][a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*|[0-9]{1,3}([.][0-9]{1,3}){3}|[0-9a-f:]*:[0-9a-f:]+)\\\\Z')) %} \"{{ host }}\" is not a hostname or IP address (lowercase letters, digits, - and dots) {% endif %} {% endfor %} {% endif %}"
+  },
+  {
+   "name": "database",
+   "validator": "{% if database == 'sqlite' and deploy_hosts.replace(',', ' ').split() | length > 1 %} SQLite keeps the data in one file on one machine, so each server in deploy_hosts would have its own, different data: choose database=postgresql for several servers, or deploy to one {% endif %}",
+   "choices": {
+    "none": "",
+    "postgresql": "",
+    "sqlite": ""
+   }
   },
   {
    "name": "deploy_user",
@@ -298,6 +311,34 @@ SPEC = json.loads(r'''{
   [
    "scripts/serve-mod-wsgi.sh",
    "{% if app_server == 'mod_wsgi' %}keep{% endif %}"
+  ],
+  [
+   "src/{{ package_name }}/templates/notes.html",
+   "{% if database != 'none' %}keep{% endif %}"
+  ],
+  [
+   "src/{{ package_name }}/extensions.py",
+   "{% if database != 'none' %}keep{% endif %}"
+  ],
+  [
+   "src/{{ package_name }}/models.py",
+   "{% if database != 'none' %}keep{% endif %}"
+  ],
+  [
+   "src/{{ package_name }}/notes.py",
+   "{% if database != 'none' %}keep{% endif %}"
+  ],
+  [
+   "tests/test_database.py",
+   "{% if database != 'none' %}keep{% endif %}"
+  ],
+  [
+   "tests/pg_ctl_as_nobody.sh",
+   "{% if database == 'postgresql' %}keep{% endif %}"
+  ],
+  [
+   "migrations",
+   "{% if database != 'none' %}keep{% endif %}"
   ]
  ],
  "message_after_copy": "Your project \"{{ project_name }}\" is ready in {{ _copier_conf.dst_path }}.\n\n  cd {{ _copier_conf.dst_path }}\n  make bootstrap   # venv with the locked dependencies\n  make test        # the app's own tests\n  make run         # development server on http://127.0.0.1:{{ dev_port }}/\n  make help        # every other target\n"

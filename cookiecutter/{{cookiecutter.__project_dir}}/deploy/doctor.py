@@ -167,16 +167,29 @@ def check_socket_paths(files: dict[str, Path], on_server: bool) -> Result:
 
 def locked_runtime_packages(release: Path) -> dict[str, str]:
     """Name -> version of everything the project needs at run time, per uv.lock."""
+    return {name: version for name, (version, _) in runtime_lock(release).items()}
+
+
+@cache
+def runtime_lock(release: Path) -> dict[str, tuple[str, bool]]:
+    """Name -> (version, conditional) per uv.lock. Conditional: a dependency of a
+    dependency needed only where an environment marker holds (psycopg wants tzdata on
+    Windows only), so a venv may rightly lack it. The project's own dependencies are
+    always wanted: their markers only leave the Linux-only ones out on Windows."""
     lock = tomllib.loads((release / "uv.lock").read_text())
     packages = {p["name"]: p for p in lock["package"]}
     project = next(p for p in lock["package"] if p.get("source", {}).get("editable") == ".")
-    wanted, pending = {}, [d["name"] for d in project.get("dependencies", [])]
+    wanted: dict[str, tuple[str, bool]] = {}
+    pending = [(d["name"], False) for d in project.get("dependencies", [])]
     while pending:
-        name = pending.pop()
-        if name in wanted or name not in packages:
+        name, conditional = pending.pop()
+        if name not in packages or (name in wanted and (conditional or not wanted[name][1])):
             continue
-        wanted[name] = packages[name]["version"]
-        pending += [d["name"] for d in packages[name].get("dependencies", [])]
+        wanted[name] = (packages[name]["version"], conditional)
+        pending += [
+            (d["name"], conditional or "marker" in d)
+            for d in packages[name].get("dependencies", [])
+        ]
     return wanted
 
 
@@ -202,7 +215,13 @@ def venv_differences(release: Path) -> str | None:
     if result.returncode != 0:
         return f"the venv's Python does not run: {last_line(result.stderr)}"
     installed = json.loads(result.stdout)
-    wrong = {n: (v, installed.get(n)) for n, v in wanted.items() if installed.get(n) != v}
+    # A conditional package may be absent, but when present it must be the locked one.
+    conditional = {n for n, (_, c) in runtime_lock(release).items() if c}
+    wrong = {
+        n: (v, installed.get(n))
+        for n, v in wanted.items()
+        if installed.get(n) != v and not (n in conditional and installed.get(n) is None)
+    }
     listed = ", ".join(f"{n} {got or 'missing'} (locked {v})" for n, (v, got) in wrong.items())
     return listed or None
 

@@ -6,8 +6,14 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+{% if cookiecutter.database != 'none' %}
+from . import health, notes, views
+from .config import load_config
+from .extensions import db, migrate, ping_database
+{% else %}
 from . import health, views
 from .config import load_config
+{% endif %}
 from .logs import configure_logging
 
 
@@ -26,6 +32,23 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         # from the client unchanged.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
+{% if cookiecutter.database == 'sqlite' %}
+    db.init_app(app)
+    # SQLite cannot alter most of a table in place: Alembic's batch mode writes such
+    # migrations as "copy into a new table, then swap", so `make db-migrate` gives
+    # migrations that run on it.
+    migrate.init_app(app, db, render_as_batch=True)
+    health.register_check(app, "database", ping_database)
+
+{% elif cookiecutter.database == 'postgresql' %}
+    db.init_app(app)
+    migrate.init_app(app, db)
+    health.register_check(app, "database", ping_database)
+
+{% endif %}
     app.register_blueprint(views.blueprint)
     app.register_blueprint(health.blueprint)
+{% if cookiecutter.database != 'none' %}
+    app.register_blueprint(notes.blueprint)
+{% endif %}
     return app
