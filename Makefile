@@ -24,8 +24,8 @@ deps: ## Install the Debian packages the tests drive (needs root or sudo)
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	test -x $(BIN)/uv || { python3 -m venv $(VENV) && $(BIN)/pip install --quiet uv; }
-	@# Bytecode now, once: copier, ansible and pytest start in half the time on every
-	@# run after it, even where PYTHONDONTWRITEBYTECODE is set (as on CI machines).
+	@# Bytecode now, once: copier, ansible and pytest start faster on every run after
+	@# it (copier copy 1.15 s -> 0.76 s), even where PYTHONDONTWRITEBYTECODE is set.
 	$(BIN)/uv sync --locked --quiet --compile-bytecode
 	@touch $@
 

@@ -175,10 +175,14 @@ def serve_stack(workdir: Path, name: str, answers: dict) -> Site:
     populate_uv_cache(project, workdir / f"uv-warmup-{name}")
     site = Site(sandbox=Sandbox(workdir / f"sandbox-{name}"), answers=load_answers(project),
                 project=project)
-    install_release(site)
-    install_site(site, site.site_file())
-    if site.app != "mod_wsgi":
-        start_app_server(site)
+    try:
+        install_release(site)
+        install_site(site, site.site_file())
+        if site.app != "mod_wsgi":
+            start_app_server(site)
+    except BaseException:
+        site.sandbox.close()
+        raise
     return site
 
 
