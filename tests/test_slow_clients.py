@@ -6,7 +6,9 @@ everyone else once they are all taken. Each test installs a generated site in a 
 (as test_serving.py does) and runs slowclients.py inside it: 200 connections that
 trickle headers, then 200 that trickle a request body, for 20 s each, while GET / (the
 app) and GET /static/style.css (the web server alone) are probed 4 times a second with a
-1 s deadline. Every second of the run must have at least one answer to each.
+1 s deadline. Neither may go more than MAX_GAP_S without an answer: before the Apache fix
+it went 19 s; a loaded machine (CI runs two test workers on two cores) has shown a single
+gap of 1.75 s on both paths at once, a stall of the whole machine, not of the server.
 """
 
 import json
@@ -18,6 +20,8 @@ from test_serving import DOMAIN, origin, start
 from test_serving import site as site  # noqa: PLC0414 - the fixture, used by name
 
 pytestmark = pytest.mark.slow
+# The longest time either path may go without an answer (seconds).
+MAX_GAP_S = 3.0
 
 SLOWCLIENTS = Path(__file__).with_name("slowclients.py")
 SECONDS = 20
@@ -86,9 +90,9 @@ def test_site_keeps_answering_while_slow_clients_hold_connections(site):
     text = "\n".join(f"{mode} {name}: {json.dumps(value)}" for mode, r in report.items()
                      for name, value in r.items())
     print(f"{combo_id(site.web, site.app, site.answers['tls'])}\n{text}")
-    silent = {(mode, path): r[path]["silent_seconds"] for mode, r in report.items()
-              for path in ("/", "/static/style.css") if r[path]["silent_seconds"]}
-    assert not silent, f"seconds without an answer: {silent}\n{text}"
+    stalled = {(mode, path): r[path]["longest_gap_s"] for mode, r in report.items()
+               for path in ("/", "/static/style.css") if r[path]["longest_gap_s"] > MAX_GAP_S}
+    assert not stalled, f"longer than {MAX_GAP_S} s without an answer: {stalled}\n{text}"
     if site.web == "apache" and site.answers["tls"] != "none":
         # A client that stalls in the TLS handshake holds a worker too.
         assert stalled_handshake_closed_within(sb, seconds=15), "a stalled handshake stayed open"
