@@ -119,8 +119,12 @@ def bench_generation(workdir: Path, runs: int) -> dict[str, list[float]]:
     copier = str(VENV_BIN / "copier")
     cookiecutter = str(VENV_BIN / "cookiecutter")
     counter = iter(range(1000))
+    # The committed template, by its commit: `--vcs-ref HEAD` would take uncommitted
+    # changes too, as a commit of copier's own that a later update cannot find.
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, check=True,
+                            capture_output=True, text=True).stdout.strip()
     updated = workdir / "update-me"
-    subprocess.run([copier, "copy", "-q", "--defaults", "--vcs-ref", "HEAD", str(ROOT),
+    subprocess.run([copier, "copy", "-q", "--defaults", "--vcs-ref", commit, str(ROOT),
                     str(updated)], check=True, capture_output=True, env=tool_env())
     git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
     for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "generated"]):
@@ -136,7 +140,7 @@ def bench_generation(workdir: Path, runs: int) -> dict[str, list[float]]:
                       str(ROOT / "cookiecutter")], workdir)
 
     def update() -> float:
-        return timed([copier, "update", "-q", "--defaults", "--vcs-ref", "HEAD"], updated)
+        return timed([copier, "update", "-q", "--defaults", "--vcs-ref", commit], updated)
 
     return interleave({"copier": with_copier, "cookiecutter": with_cookiecutter,
                        "update": update}, runs)
