@@ -134,6 +134,15 @@ class Lab:
         self._wait_for_ssh(server)
         return server
 
+    def route_between_servers(self) -> None:
+        """Let the servers reach each other (a database on one, the app on another)
+        through the client namespace, which forwards between their links. The routes
+        cover the lab's subnet only: nothing leaves the namespaces this Lab made."""
+        self.client(["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
+        for index, server in enumerate(self.servers, start=1):
+            sh("ip", "-n", server.netns, "route", "replace", f"{SUBNET_PREFIX}.0.0/16",
+               "via", f"{SUBNET_PREFIX}.{index}.1")
+
     def _start(self, root: Path, name: str, netns: str) -> subprocess.Popen:
         log = open(self.workdir / f"{name}.console.log", "ab")  # noqa: SIM115
         return subprocess.Popen(

@@ -25,13 +25,18 @@ PACKAGES = [
     # every web server the template supports, and certbot for Let's Encrypt
     "nginx", "apache2", "libapache2-mod-wsgi-py3", "libapache2-mod-security2",
     "lighttpd", "lighttpd-mod-openssl", "lighttpd-mod-deflate", "lighttpd-modules-lua", "certbot",
+    # the database a project with database=postgresql provisions (server and client)
+    "postgresql",
     # debootstrap does not resolve virtual packages: python3-cryptography (certbot) needs
     # python3-cffi-backend-api-*, which this package provides
     "python3-cffi-backend",
 ]
 # Installed side by side they would race for port 80 at boot: provisioning enables one.
-DISABLED_SERVICES = ["nginx", "apache2", "lighttpd", "certbot.timer", "apt-daily.timer",
-                     "apt-daily-upgrade.timer", "e2scrub_reap", "fstrim.timer"]
+# PostgreSQL too: it would run in every test server, and provisioning starts it where
+# a project has it.
+DISABLED_SERVICES = ["nginx", "apache2", "lighttpd", "postgresql", "certbot.timer",
+                     "apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_reap",
+                     "fstrim.timer"]
 RECIPE_VERSION = "1"
 
 
@@ -89,6 +94,10 @@ def ensure_tarball() -> Path:
     tarball = tarball_path()
     if not tarball.exists():
         build(tarball)
+        # Those built from an older recipe are never used again: about 120 MB each.
+        for old in tarball.parent.glob(f"debian-{SUITE}-*.tar.zst"):
+            if old != tarball:
+                old.unlink()
     return tarball
 
 

@@ -31,13 +31,14 @@ LOADGEN = Path(__file__).with_name("loadgen.py")
 
 
 class Fleet:
-    def __init__(self, lab: Lab, project: Path, servers: int = 2):
+    def __init__(self, lab: Lab, project: Path, servers: int = 2, groups: str = ""):
+        """`groups`: more inventory groups of these servers, e.g. "[db]\nweb1\n"."""
         self.lab, self.project = lab, project
         self.servers = [lab.boot(f"web{n}") for n in range(1, servers + 1)]
         self.inventory = project.parent / "test-inventory.ini"
         hosts = "\n".join(f"{s.name} ansible_host={s.address}" for s in self.servers)
         self.inventory.write_text(
-            f"[web]\n{hosts}\n\n[web:vars]\nansible_user={DEPLOY_USER}\n"
+            f"[web]\n{hosts}\n\n{groups}\n[all:vars]\nansible_user={DEPLOY_USER}\n"
             f"ansible_ssh_private_key_file={lab.key}\n"
             "ansible_ssh_common_args='-o StrictHostKeyChecking=no "
             "-o UserKnownHostsFile=/dev/null'\n")
