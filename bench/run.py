@@ -13,6 +13,10 @@ B = the tutorial recipe) and reports the median and min-max of the runs:
    `gunicorn -w 4`, same app, same machine, with wrk; gunicorn alone on 127.0.0.1:8000 as
    the ceiling any gunicorn stack can reach;
 4. a 100 KB static file: nginx itself vs Flask's static route behind the naive proxy;
+   GET /notes reading one row from PostgreSQL (a throwaway server in the sandbox,
+   bench/postgres.py): the generated app with database=postgresql behind nginx +
+   gunicorn (SQLAlchemy's pool) vs the tutorial's page behind its proxy, the same query
+   and template over a new psycopg connection per request (bench/tutorial_notes.py);
 5. failed requests while the project is redeployed under load (`make deploy` on a booted
    server) vs the tutorial's plain `systemctl restart` under the same load;
 6. deploy time with unchanged dependencies, and rollback time (bench/deploys.py).
@@ -20,7 +24,8 @@ B = the tutorial recipe) and reports the median and min-max of the runs:
 The servers run in a sandbox (tests/sandbox.py): private network namespace, loopback only.
 The deploy measurements use a booted Debian server in namespaces of its own
 (tests/debian_server.py). Every load run is bounded in time. `--quick` runs each once,
-briefly (the smoke test).
+briefly (the smoke test); `--only serving` (or bootstrap, generation, deploys; repeatable)
+runs only those parts and leaves bench/RESULTS.md alone.
 """
 
 import argparse
@@ -42,6 +47,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from conftest import VENV_BIN, locked_requirements, render, require_tool  # noqa: E402
 from deploys import bench_deploys  # noqa: E402
+from postgres import SOCKET_DIR, create_database, psql, start_postgresql  # noqa: E402
 from sandbox import Sandbox  # noqa: E402
 from server_install import (  # noqa: E402
     Site,
@@ -172,6 +178,14 @@ STACKS = {
 }
 
 
+# The stack whose app reads from PostgreSQL: the default one, with database=postgresql.
+DATABASE_STACK = {"web_server": "nginx", "app_server": "gunicorn", "database": "postgresql"}
+# The one row /notes reads.
+NOTE = "The one note the benchmark reads"
+# A constant, not user input:
+INSERT_NOTE = f"INSERT INTO notes (text, created_at) VALUES ('{NOTE}', now());\n"  # noqa: S608
+
+
 def serve_stack(workdir: Path, name: str, answers: dict) -> Site:
     """One generated stack served in a sandbox of its own (each has its own loopback, so
     every web server listens on port 80)."""
@@ -181,6 +195,8 @@ def serve_stack(workdir: Path, name: str, answers: dict) -> Site:
                 project=project)
     try:
         install_release(site)
+        if site.answers["database"] == "postgresql":
+            install_postgresql_database(site)
         install_site(site, site.site_file())
         if site.app != "mod_wsgi":
             start_app_server(site)
@@ -190,22 +206,56 @@ def serve_stack(workdir: Path, name: str, answers: dict) -> Site:
     return site
 
 
-def add_tutorial_recipe(site: Site) -> None:
-    """The tutorial's side in the default stack's sandbox: gunicorn -w 4 on TCP behind
-    nginx's proxy_pass, the same release and app; and a 100 KB file in the app's static
-    folder for both sides."""
+def install_postgresql_database(site: Site) -> None:
+    """database=postgresql: a PostgreSQL in the site's sandbox, a database owned by the
+    service user, DATABASE_URL in the environment file, the migrations run as a deploy
+    runs them, and one note in the table; plus the tutorial's /notes (tutorial_notes.py)
+    in the release, reading the same database over a connection of its own per request."""
+    sb, a = site.sandbox, site.answers
+    user, database = a["service_user"], a["package_name"]
+    tutorial = (Path(__file__).with_name("tutorial_notes.py")).read_text()
+    if f"dbname={database} host={SOCKET_DIR}" not in tutorial:
+        raise RuntimeError(f"bench/tutorial_notes.py must name the package and database "
+                           f"{database} and the socket directory {SOCKET_DIR}")
+    start_postgresql(sb)
+    url = create_database(sb, user, database)
+    sb.sh(f"echo 'DATABASE_URL={url}' >> {a['install_path']}/shared/app.env")
+    sb.sh(f"cd {site.current} && set -a && . {a['install_path']}/shared/app.env && set +a && "
+          f"setpriv --reuid={user} --regid={user} --init-groups "
+          f".venv/bin/flask --app {a['package_name']}.wsgi db upgrade", timeout=120)
+    psql(sb, user, database, INSERT_NOTE)
+    sb.write(f"{site.current}/tutorial_notes.py", tutorial)
+
+
+def start_naive_gunicorn(site: Site, wsgi_app: str) -> None:
+    """The tutorial's app server in the site's sandbox: gunicorn -w 4 on TCP behind
+    nginx's proxy_pass (tutorial.NAIVE_SITE), from the same release."""
     sandbox, current = site.sandbox, site.current
-    static = f"{current}/src/{site.answers['package_name']}/static/bench.bin"
-    sandbox.sh(f"head -c 102400 /dev/urandom > {static} && chmod 644 {static}")
     sandbox.write("/etc/nginx/sites-enabled/naive.conf", NAIVE_SITE)
     user = site.answers["service_user"]
     naive = sandbox.start("naive-gunicorn", ["sh", "-c", (
         f"cd {current} && set -a && . {site.answers['install_path']}/shared/app.env && "
         f"set +a && exec setpriv --reuid={user} --regid={user} --init-groups "
-        f".venv/bin/gunicorn -w 4 -b 127.0.0.1:8000 --no-control-socket "
-        f"{site.answers['package_name']}.wsgi:app")])
+        f".venv/bin/gunicorn -w 4 -b 127.0.0.1:8000 --no-control-socket {wsgi_app}")])
     sandbox.wait_until("naive gunicorn", lambda: sandbox.curl(
         "http://127.0.0.1:8000/healthz").status == 200, watch=(("naive-gunicorn", naive),))
+
+
+def add_tutorial_recipe(site: Site) -> None:
+    """The tutorial's side in the default stack's sandbox: the same release and app
+    behind the tutorial's proxy; and a 100 KB file in the app's static folder for both
+    sides."""
+    static = f"{site.current}/src/{site.answers['package_name']}/static/bench.bin"
+    site.sandbox.sh(f"head -c 102400 /dev/urandom > {static} && chmod 644 {static}")
+    start_naive_gunicorn(site, f"{site.answers['package_name']}.wsgi:app")
+
+
+def check_notes_page(site: Site, host: str) -> None:
+    """Both /notes pages list the one note before they are measured: a page that failed
+    to read it must not be timed."""
+    response = site.sandbox.curl("http://127.0.0.1/notes", "--header", f"Host: {host}")
+    if response.status != 200 or NOTE.encode() not in response.body:
+        raise RuntimeError(f"/notes through {host} does not list the note: {response}")
 
 
 def bench_serving(workdir: Path, runs: int, seconds: float) -> dict[str, list]:
@@ -215,16 +265,22 @@ def bench_serving(workdir: Path, runs: int, seconds: float) -> dict[str, list]:
         for name, (_, answers) in STACKS.items():
             sites[name] = serve_stack(workdir, name, answers)
         add_tutorial_recipe(sites["gunicorn"])
+        database = sites["postgresql"] = serve_stack(workdir, "postgresql", DATABASE_STACK)
+        start_naive_gunicorn(database, "tutorial_notes:app")
         for site in sites.values():
             start_web_server(site)
+        for host in (DOMAIN, NAIVE_DOMAIN):
+            check_notes_page(database, host)
         default = sites["gunicorn"]
-        targets = {f"ours / {name}": (site, "http://127.0.0.1/", DOMAIN)
-                   for name, site in sites.items()}
+        targets = {f"ours / {name}": (sites[name], "http://127.0.0.1/", DOMAIN)
+                   for name in STACKS}
         targets |= {
             "naive /": (default, "http://127.0.0.1/", NAIVE_DOMAIN),
             "gunicorn alone /": (default, "http://127.0.0.1:8000/", DOMAIN),
             "ours static": (default, "http://127.0.0.1/static/bench.bin", DOMAIN),
             "naive static": (default, "http://127.0.0.1/static/bench.bin", NAIVE_DOMAIN),
+            "ours notes": (database, "http://127.0.0.1/notes", DOMAIN),
+            "naive notes": (database, "http://127.0.0.1/notes", NAIVE_DOMAIN),
         }
         # One unmeasured second each first: workers that are still importing the app or
         # cold caches would otherwise land in whichever side is measured first.
@@ -271,41 +327,37 @@ def machine() -> str:
             f"Python {platform.python_version()}, {nginx}")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one short run of each (smoke test)")
-    parser.add_argument("--no-write", action="store_true", help="do not update bench/RESULTS.md")
-    args = parser.parse_args()
-    runs, seconds = (1, 1) if args.quick else (3, 5)
-
-    with tempfile.TemporaryDirectory(prefix="cfd-bench-") as tmp:
-        workdir = Path(tmp)
-        bootstrap = bench_bootstrap(workdir, runs)
-        generation = bench_generation(workdir, runs)
-        serving = bench_serving(workdir, runs, seconds)
-        deploys = bench_deploys(workdir, runs)
-
-    def column(key: str, index: int) -> list[float]:
-        return [run[index] for run in serving[key]]
-
+def bootstrap_rows(bootstrap: dict[str, list[float]]) -> list[tuple]:
     naive_bootstrap = statistics.median(bootstrap["tutorial"])
-    rows = [
+    return [
         (f"bootstrap{label} (s, lower is better)", summary(bootstrap[path], "s"),
          summary(bootstrap["tutorial"], "s"), naive_bootstrap / statistics.median(bootstrap[path]))
         for path, label in [("uv", ""), ("no uv", " without uv: pip installs uv, uv syncs"),
                             ("pip only", " with pip alone (the fallback)")]
     ]
-    rows += [
+
+
+def generation_rows(generation: dict[str, list[float]]) -> list[tuple]:
+    return [
         ("copier copy --defaults (s; target 1)", summary(generation["copier"], "s"), "-", None),
         ("copier update, nothing to update (s; target 2)", summary(generation["update"], "s"),
          "-", None),
         ("cookiecutter --no-input, built variant (s)", summary(generation["cookiecutter"], "s"),
          "-", None),
     ]
-    serving_rows = [(f"GET / through {label}", f"ours / {name}", "naive /")
-                    for name, (label, _) in STACKS.items()]
-    serving_rows.append(("100 KB static file", "ours static", "naive static"))
-    for label, ours, naive in serving_rows:
+
+
+def serving_rows(serving: dict[str, list]) -> list[tuple]:
+    def column(key: str, index: int) -> list[float]:
+        return [run[index] for run in serving[key]]
+
+    pairs = [(f"GET / through {label}", f"ours / {name}", "naive /")
+             for name, (label, _) in STACKS.items()]
+    pairs.append(("100 KB static file", "ours static", "naive static"))
+    pairs.append(("GET /notes, one row from PostgreSQL (the pool vs a connection per request)",
+                  "ours notes", "naive notes"))
+    rows = []
+    for label, ours, naive in pairs:
         rows.append((f"{label}: req/s (higher is better)", summary(column(ours, 0), "", 0),
                      summary(column(naive, 0), "", 0),
                      statistics.median(column(ours, 0)) / statistics.median(column(naive, 0))))
@@ -318,7 +370,38 @@ def main() -> int:
                  summary(column("gunicorn alone /", 0), "", 0), "-",
                  statistics.median(column("gunicorn alone /", 0))
                  / statistics.median(column("naive /", 0))))
-    rows += deploy_rows(deploys)
+    return rows
+
+
+# Each part of the run: what it measures, then the table rows it gives, in table order.
+PARTS = {
+    "bootstrap": (lambda workdir, runs, seconds: bench_bootstrap(workdir, runs), bootstrap_rows),
+    "generation": (lambda workdir, runs, seconds: bench_generation(workdir, runs),
+                   generation_rows),
+    "serving": (bench_serving, serving_rows),
+    "deploys": (lambda workdir, runs, seconds: bench_deploys(workdir, runs), deploy_rows),
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one short run of each (smoke test)")
+    parser.add_argument("--no-write", action="store_true", help="do not update bench/RESULTS.md")
+    parser.add_argument("--only", action="append", choices=PARTS, metavar="PART",
+                        help=f"run only this part ({', '.join(PARTS)}; repeatable); the "
+                        "table is then partial, so bench/RESULTS.md is left alone")
+    args = parser.parse_args()
+    runs, seconds = (1, 1) if args.quick else (3, 5)
+    parts = [part for part in PARTS if part in (args.only or PARTS)]
+
+    rows: list[tuple] = []
+    with tempfile.TemporaryDirectory(prefix="cfd-bench-") as tmp:
+        workdir = Path(tmp)
+        for part in parts:
+            measure, table = PARTS[part]
+            started = time.monotonic()
+            rows += table(measure(workdir, runs, seconds))
+            print(f"bench: {part} took {time.monotonic() - started:.0f} s", file=sys.stderr)
 
     lines = [
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC{' (--quick)' if args.quick else ''}; "
@@ -334,7 +417,7 @@ def main() -> int:
         lines.append(f"| {name} | {ours} | {naive} | {ratio or '-'} |")
     report = "\n".join(lines)
     print(report)
-    if not args.no_write:
+    if not (args.no_write or args.only):
         (ROOT / "bench" / "RESULTS.md").write_text(
             "# Benchmark results\n\nWritten by `bench/run`; \"advantage\" is how many times "
             "better the generated stack does (time or latency ratio B/A, throughput A/B).\n\n"

@@ -21,3 +21,4 @@ def naive_unit(app_dir: str, user: str, env_file: str, package: str) -> str:
             f"User={user}\nWorkingDirectory={app_dir}\nEnvironmentFile={env_file}\n"
             f"ExecStart={app_dir}/.venv/bin/python -m gunicorn -w 4 -b 127.0.0.1:8000 "
             f"{package}.wsgi:app\n\n[Install]\nWantedBy=multi-user.target\n")
+
