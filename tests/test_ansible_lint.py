@@ -7,15 +7,17 @@ import pytest
 from conftest import combo_id, require_tool, run
 
 # The playbooks are the same for every answer; deploy/ansible/vars.yml is what the web
-# server, app server and TLS answers change. Three projects hold every value of each
-# answer: a run costs ~10 s of CPU (all 21 combinations would take ~4 min).
-COMBOS = [("nginx", "gunicorn", "letsencrypt"), ("apache", "mod_wsgi", "custom"),
-          ("lighttpd", "uwsgi", "none")]
+# server, app server and TLS answers change, and the database adds its role and
+# playbooks. Three projects hold every value of each answer: a run costs ~10 s of CPU
+# (all combinations would take minutes).
+COMBOS = [("nginx", "gunicorn", "letsencrypt", "postgresql"),
+          ("apache", "mod_wsgi", "custom", "sqlite"), ("lighttpd", "uwsgi", "none", "none")]
 
 
-@pytest.mark.parametrize(("web", "app", "tls"), COMBOS, ids=[combo_id(*c) for c in COMBOS])
-def test_ansible_lint_production_profile_passes(rendered, web, app, tls):
-    project = rendered(web_server=web, app_server=app, tls=tls)
+@pytest.mark.parametrize(("web", "app", "tls", "database"), COMBOS,
+                         ids=[f"{combo_id(*c[:3])}-{c[3]}" for c in COMBOS])
+def test_ansible_lint_production_profile_passes(rendered, web, app, tls, database):
+    project = rendered(web_server=web, app_server=app, tls=tls, database=database)
     ansible_lint = require_tool("ansible-lint", "ansible-lint (pip: part of the test dependencies)")
     # The syntax checks run its own ansible-core (the range the generated project pins);
     # --offline: never ask Galaxy for collections, the playbooks use ansible.builtin only.
