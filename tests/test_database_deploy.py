@@ -256,6 +256,38 @@ def test_a_redeploy_with_nothing_to_migrate_takes_no_backup(pg):
     assert backups(web1) == kept
 
 
+def test_a_database_url_of_your_own_is_left_alone_and_still_reached(pg):
+    """A DATABASE_URL outside provision's block is the user's: an external database.
+    Here the same URLs, made the user's own by removing the block's markers."""
+    web1, web2 = pg.servers
+    for server in pg.servers:
+        server.run("sed -i '/^# \\(BEGIN\\|END\\) DATABASE_URL written by make provision/d' "
+                   "/srv/my-flask-app/shared/app.env")
+    result = pg.make("provision")
+    assert result.stdout.count("sets its own DATABASE_URL: provision installs no database") == 2
+    assert {host: counts["changed"] for host, counts in recap(result.stdout).items()} == {
+        "web1": 0, "web2": 0}, result.stdout[-3000:]
+    assert "BEGIN DATABASE_URL" not in web2.run("cat /srv/my-flask-app/shared/app.env").stdout
+    # Its host (web1) is still the one address the app on web2 may reach.
+    assert web2.run(f"systemctl show -p IPAddressAllow {SERVICE}").stdout.strip() == \
+        f"IPAddressAllow={web1.address}/32"
+    post_note(pg, web2, "with a database of my own")
+    assert "with a database of my own" in psql(web1, "SELECT text FROM notes")
+
+
+def test_db_downgrade_servers_undoes_a_migration_after_a_backup(pg):
+    web1, _ = pg.servers
+    pg.make("rollback", f"RELEASE={pg.releases(web1)[0]}")
+    result = pg.make("db-downgrade-servers", f"REV={first_revision(pg.project)}")
+    assert "backed up the database to" in result.stdout
+    assert any("-before-downgrade." in name for name in backups(web1))
+    assert psql(web1, "SELECT count(*) FROM information_schema.columns "
+                      "WHERE table_name = 'notes' AND column_name = 'mood'") == "0"
+    assert psql(web1, "SELECT version_num FROM alembic_version") == first_revision(pg.project)
+    for server in pg.servers:
+        assert pg.get(server, "/notes")[0] == "200"
+
+
 # --- SQLite: one server --------------------------------------------------------------------
 
 def sqlite_rows(server) -> list[str]:
