@@ -54,12 +54,13 @@ def first_revision(project: Path) -> str:
                      re.MULTILINE)[1]
 
 
-def commit_migration(project: Path, revision: str, down: str, upgrade: str) -> None:
+def commit_migration(project: Path, revision: str, down: str, upgrade: str,
+                     downgrade: str = "    pass") -> None:
     """A hand-written migration, as `make db-migrate` would leave it after review."""
     (project / VERSIONS / f"{revision}_test.py").write_text(
         f'"""A migration of the tests."""\n\nimport sqlalchemy as sa\nfrom alembic import op\n\n'
         f'revision = "{revision}"\ndown_revision = "{down}"\nbranch_labels = None\n'
-        f"depends_on = None\n\n\ndef upgrade():\n{upgrade}\n\n\ndef downgrade():\n    pass\n")
+        f"depends_on = None\n\n\ndef upgrade():\n{upgrade}\n\n\ndef downgrade():\n{downgrade}\n")
     git(project, "add", "-A")
     git(project, "commit", "-qm", f"migration {revision}")
 
@@ -160,7 +161,8 @@ def test_a_migration_adding_a_column_deploys_under_load_without_a_failed_request
     project = pg.project
     commit_migration(project, "a1b2c3d4e5f6", first_revision(project),
                      '    op.add_column("notes", sa.Column("mood", sa.String(20), '
-                     'nullable=False, server_default="calm"))')
+                     'nullable=False, server_default="calm"))',
+                     '    op.drop_column("notes", "mood")')
     pg.commit(f"src/{PACKAGE}/models.py", "    # Set by the app, in UTC",
               "    mood: Mapped[str] = mapped_column(String(20), server_default='calm')\n"
               "    # Set by the app, in UTC")
@@ -267,7 +269,7 @@ def test_a_database_url_of_your_own_is_left_alone_and_still_reached(pg):
     assert result.stdout.count("sets its own DATABASE_URL: provision installs no database") == 2
     assert {host: counts["changed"] for host, counts in recap(result.stdout).items()} == {
         "web1": 0, "web2": 0}, result.stdout[-3000:]
-    assert "BEGIN DATABASE_URL" not in web2.run("cat /srv/my-flask-app/shared/app.env").stdout
+    assert "\n# BEGIN DATABASE_URL" not in web2.run("cat /srv/my-flask-app/shared/app.env").stdout
     # Its host (web1) is still the one address the app on web2 may reach.
     assert web2.run(f"systemctl show -p IPAddressAllow {SERVICE}").stdout.strip() == \
         f"IPAddressAllow={web1.address}/32"
