@@ -143,6 +143,7 @@ SPEC = json.loads(r'''{
   "server_packages": "__server_packages",
   "static_dir": "__static_dir",
   "sqlite_path": "__sqlite_path",
+  "database_backup_suffix": "__database_backup_suffix",
   "acme_webroot": "__acme_webroot",
   "tls_cert_file": "__tls_cert_file",
   "tls_catch_all_cert": "__tls_catch_all_cert",
@@ -261,6 +262,22 @@ SPEC = json.loads(r'''{
  ],
  "conditional_paths": [
   [
+   "deploy/ansible/roles/database",
+   "{% if database != 'none' %}keep{% endif %}"
+  ],
+  [
+   "deploy/ansible/db-backup.yml",
+   "{% if database != 'none' %}keep{% endif %}"
+  ],
+  [
+   "deploy/ansible/db-downgrade-servers.yml",
+   "{% if database != 'none' %}keep{% endif %}"
+  ],
+  [
+   "deploy/ansible/db-restore.yml",
+   "{% if database != 'none' %}keep{% endif %}"
+  ],
+  [
    "deploy/systemd",
    "{% if app_server != 'mod_wsgi' %}keep{% endif %}"
   ],
@@ -275,6 +292,10 @@ SPEC = json.loads(r'''{
   [
    "deploy/uwsgi.ini",
    "{% if app_server == 'uwsgi' %}keep{% endif %}"
+  ],
+  [
+   "deploy/database_backup.py",
+   "{% if database != 'none' %}keep{% endif %}"
   ],
   [
    "deploy/certbot-deploy-hook.sh",

@@ -6,6 +6,14 @@
 #   release.sh activate BUNDLE_DIR RELEASE_ID   build, check, switch to and verify a release
 #   release.sh rollback [RELEASE_ID]            switch back to the previous (or a named) release
 #   release.sh list                             the releases, the live one marked with *
+{% if cookiecutter.database != 'none' %}
+#   release.sh backup [LABEL]                   back up the database into shared/backups/
+#   release.sh restore BACKUP                   restore the database from a backup there
+#   release.sh downgrade REVISION               undo the migrations after REVISION
+#
+# With MIGRATE=1 (`make deploy` sets it on the first server of a rollout), activate also
+# runs the new release's migrations, after a backup, before the switch.
+{% endif %}
 #
 # Layout: {{ cookiecutter.install_path }}/releases/<id>/ (code + its own .venv), {{ cookiecutter.install_path }}/shared/
 # (app.env), {{ cookiecutter.install_path }}/current -> releases/<id>. The switch is one atomic rename,
@@ -15,6 +23,11 @@ set -eu
 ROOT="{{ cookiecutter.install_path }}"
 SERVICE_USER="{{ cookiecutter.service_user }}"
 KEEP_RELEASES="${KEEP_RELEASES:-5}"
+{% if cookiecutter.database != 'none' %}
+KEEP_BACKUPS="${KEEP_BACKUPS:-10}"
+MIGRATE="${MIGRATE:-0}"
+BACKUPS="$ROOT/shared/backups"
+{% endif %}
 HEALTH_URL="{{ 'http' if cookiecutter.tls == 'none' else 'https' }}://{{ cookiecutter.domain }}/healthz"
 # Ask the web server on this machine, whatever the domain resolves to.
 CONNECT_TO="{{ cookiecutter.domain }}:{{ '80' if cookiecutter.tls == 'none' else '443' }}:127.0.0.1:{{ '80' if cookiecutter.tls == 'none' else '443' }}"
@@ -247,6 +260,86 @@ $ROOT: $free MB free, about $need MB needed. Free some (\`make releases\` lists 
 releases kept; \`journalctl --disk-usage\` shows the logs' share), then deploy again"
 }
 
+{% if cookiecutter.database != 'none' %}
+backup() { # RELEASE_DIR LABEL: a backup of the database into $BACKUPS; prints its path
+    install -d -o root -g root -m 0700 "$BACKUPS"
+    file="$BACKUPS/$(date -u +%Y%m%dT%H%M%SZ)-$2.{{ cookiecutter.__database_backup_suffix }}"
+    # The app's user reads the database; root writes the file, which no one else reads.
+    if ! as_app "$1" -- "$1/.venv/bin/python" deploy/database_backup.py dump >"$file.partial"; then
+        rm -f "$file.partial"
+        return 1
+    fi
+    mv "$file.partial" "$file"
+    # The newest KEEP_BACKUPS stay (names start with the time they were taken).
+    find "$BACKUPS" -mindepth 1 -maxdepth 1 -type f -name '*.{{ cookiecutter.__database_backup_suffix }}' -printf '%f\n' |
+        sort -r | tail -n +"$((KEEP_BACKUPS + 1))" | while read -r old; do
+        rm -f "${BACKUPS:?}/$old"
+    done
+    echo "$file"
+}
+
+restore_from() { # RELEASE_DIR FILE
+    as_app "$1" -- "$1/.venv/bin/python" deploy/database_backup.py restore <"$2"
+}
+
+# The migrations the new release has and the database has not had, described in one
+# line ("<current> -> <head>"), or nothing when the database is up to date. (The app
+# may log to stdout too: only the line marked PENDING counts.)
+pending_migrations() { # RELEASE_DIR
+    as_app "$1" -- "$1/.venv/bin/python" - <<'PY'
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from {{ cookiecutter.package_name }}.extensions import db, migrate
+from {{ cookiecutter.package_name }}.wsgi import app
+
+with app.app_context():
+    heads = set(ScriptDirectory.from_config(migrate.get_config()).get_heads())
+    with db.engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    if current != heads:
+        print(f"PENDING {' '.join(sorted(current)) or 'an empty database'} -> {' '.join(sorted(heads))}")
+PY
+}
+
+# Before the switch, while the live release serves: a backup, then `flask db upgrade`.
+# The live code runs against the migrated schema until the switch (and for good, should
+# the new release fail after it): migrations must keep the schema usable by the release
+# before them (expand now, contract in a later release; see the README).
+migrate() { # RELEASE_DIR RELEASE_ID PREVIOUS_RELEASE
+    state=$(pending_migrations "$1") || die "could not read the database's migration state: see above"
+    pending=$(printf '%s\n' "$state" | sed -n 's/^PENDING //p')
+    if [ -z "$pending" ]; then
+        say "the database is up to date: no migration to run"
+        return 0
+    fi
+    backup_file=$(backup "$1" "before-$2") ||
+        die "the backup before migrating failed (see above): nothing was migrated"
+    say "backed up the database to $backup_file"
+    say "migrating the database: $pending"
+    log=$(mktemp)
+    if ! as_app "$1" -- "$1/.venv/bin/flask" --app {{ cookiecutter.package_name }}.wsgi db upgrade >"$log" 2>&1; then
+        cat "$log" >&2
+        failed=$(sed -n 's/.*Running upgrade //p' "$log" | tail -n 1)
+        reason=$(grep -E '^[A-Za-z_][A-Za-z0-9_.]*(Error|Exception): ' "$log" | tail -n 1)
+        rm -f "$log"
+{% if cookiecutter.database == 'sqlite' %}
+        # SQLite changes its schema outside Alembic's transaction: the backup undoes it.
+        restore_from "$1" "$backup_file" ||
+            die "migration ${failed:-(unknown)} failed, and restoring $backup_file failed too: \
+restore it with \`make db-restore FILE=$(basename "$backup_file")\`"
+        undone="the backup taken before it was restored"
+{% else %}
+        undone="PostgreSQL rolled the migrations back"
+{% endif %}
+        die "migration ${failed:-(unknown)} failed: ${reason:-see above}. The schema and \
+the data are as they were ($undone); ${3:-nothing} is still live"
+    fi
+    sed -n 's/.*Running upgrade /ran /p' "$log"
+    rm -f "$log"
+}
+
+{% endif %}
 activate() { # BUNDLE_DIR RELEASE_ID
     bundle=$1
     id=$2
@@ -271,11 +364,11 @@ activate() { # BUNDLE_DIR RELEASE_ID
     tar -xf "$bundle/source.tar" -C "$dir"
     printf '%s\n' "$id" >"$dir/RELEASE"
     "$uv" venv --quiet --no-cache --python {{ cookiecutter.__server_python }} "$dir/.venv"
+    # Bytecode now, once, for everything installed: the service user cannot write
+    # __pycache__ into the release, so without it every worker of every start would
+    # compile every import again. (uv compiles only what an install installs: both.)
     "$uv" pip install --quiet --no-cache --offline --no-index --python "$dir/.venv/bin/python" \
-        --find-links "$bundle/wheelhouse" --require-hashes -r "$bundle/requirements.txt"
-    # Bytecode now, once: the service user cannot write __pycache__ into the release, so
-    # without it every start would compile every import again (a restart took 2.9 s to
-    # its first healthy answer, 1.4 s with bytecode; compiling costs about 0.4 s here).
+        --compile-bytecode --find-links "$bundle/wheelhouse" --require-hashes -r "$bundle/requirements.txt"
     "$uv" pip install --quiet --no-cache --offline --no-index --python "$dir/.venv/bin/python" \
         --compile-bytecode --no-deps "$bundle"/wheelhouse/{{ cookiecutter.project_slug | replace('-', '_') }}-*.whl
     chown -R root:root "$dir"
@@ -283,6 +376,9 @@ activate() { # BUNDLE_DIR RELEASE_ID
 
     say "checking $id before it goes live"
     check_release "$dir"
+{% if cookiecutter.database != 'none' %}
+    if [ "$MIGRATE" = 1 ]; then migrate "$dir" "$id" "$previous"; fi
+{% endif %}
 
     say "switching to $id (was ${previous:-none})"
     switch_to "$id"
@@ -325,6 +421,9 @@ rollback() { # [RELEASE_ID]
         die "$target did not pass /healthz after the rollback; switched back to $live"
     fi
     say "$target is live"
+{% if cookiecutter.database != 'none' %}
+    say "the database keeps its schema: a rollback never downgrades it (\`make db-downgrade-servers REV=...\` is for a person to decide)"
+{% endif %}
 }
 
 list() {
@@ -334,11 +433,57 @@ list() {
     done
 }
 
+{% if cookiecutter.database != 'none' %}
+backup_command() { # [LABEL]
+    label=${1:-manual}
+    case $label in
+    *[!a-z0-9-]* | "") die "a backup label is lowercase letters, digits and -: $label" ;;
+    esac
+    [ -n "$(live_release)" ] || die "no live release: deploy first"
+    file=$(backup "$ROOT/current" "$label") || die "the backup failed: see above"
+    say "backed up the database to $file"
+}
+
+restore_command() { # BACKUP: the name of a file in $BACKUPS
+    case ${1:-} in
+    */* | .* | "") die "name a backup in $BACKUPS (\`ls\` there, or \`make db-backup\` makes one)" ;;
+    esac
+    [ -f "$BACKUPS/$1" ] || die "no backup $1 in $BACKUPS"
+    [ -n "$(live_release)" ] || die "no live release: deploy first"
+    say "restoring the database from $BACKUPS/$1"
+    restore_from "$ROOT/current" "$BACKUPS/$1" || die "the restore failed (see above): the database is as it was"
+    say "restored $1; the schema is the backup's: the live release must work with it (\`make rollback\` if not)"
+}
+
+# With the newest release's migrations (after a rollback, the live release does not
+# have the ones it undoes), a backup first.
+downgrade_command() { # REVISION
+    case ${1:-} in
+    *[!A-Za-z0-9_+-]* | "") die "name the revision to go back to (\`make db-history\` lists them; base undoes all)" ;;
+    esac
+    newest=$(releases | tail -n 1)
+    [ -n "$newest" ] || die "no release: deploy first"
+    file=$(backup "$ROOT/releases/$newest" before-downgrade) || die "the backup failed: nothing was downgraded"
+    say "backed up the database to $file"
+    say "downgrading the database to $1 with the migrations of $newest"
+    as_app "$ROOT/releases/$newest" -- "$ROOT/releases/$newest/.venv/bin/flask" \
+        --app {{ cookiecutter.package_name }}.wsgi db downgrade "$1" 2>&1 || die "the downgrade failed: see above"
+    say "downgraded; the live release is $(live_release): it must work with this schema"
+}
+
+{% endif %}
 command=${1:-}
 [ $# -gt 0 ] && shift
 case "$command" in
 activate) activate "$@" ;;
 rollback) rollback "$@" ;;
 list) list ;;
+{% if cookiecutter.database != 'none' %}
+backup) backup_command "$@" ;;
+restore) restore_command "$@" ;;
+downgrade) downgrade_command "$@" ;;
+*) die "usage: release.sh activate BUNDLE_DIR RELEASE_ID | rollback [RELEASE_ID] | list | backup [LABEL] | restore BACKUP | downgrade REVISION" ;;
+{% else %}
 *) die "usage: release.sh activate BUNDLE_DIR RELEASE_ID | rollback [RELEASE_ID] | list" ;;
+{% endif %}
 esac
