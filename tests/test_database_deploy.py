@@ -260,16 +260,22 @@ def test_a_redeploy_with_nothing_to_migrate_takes_no_backup(pg):
 
 def test_a_database_url_of_your_own_is_left_alone_and_still_reached(pg):
     """A DATABASE_URL outside provision's block is the user's: an external database.
-    Here the same URLs, made the user's own by removing the block's markers."""
+    Here the same URLs, written by the user at the top of app.env, where a block left
+    by an earlier provision would come after it and win: provision removes the block."""
     web1, web2 = pg.servers
+    move_up = ("import pathlib, re; p = pathlib.Path('/srv/my-flask-app/shared/app.env'); "
+               "t = p.read_text(); p.write_text(re.search('(?m)^DATABASE_URL=.*$', t)[0] "
+               "+ chr(10) + t)")
     for server in pg.servers:
-        server.run("sed -i '/^# \\(BEGIN\\|END\\) DATABASE_URL written by make provision/d' "
-                   "/srv/my-flask-app/shared/app.env")
+        server.run(f'python3 -c "{move_up}"')
     result = pg.make("provision")
     assert result.stdout.count("sets its own DATABASE_URL: provision installs no database") == 2
-    assert {host: counts["changed"] for host, counts in recap(result.stdout).items()} == {
-        "web1": 0, "web2": 0}, result.stdout[-3000:]
-    assert "\n# BEGIN DATABASE_URL" not in web2.run("cat /srv/my-flask-app/shared/app.env").stdout
+    for server in pg.servers:
+        env = server.run("cat /srv/my-flask-app/shared/app.env").stdout
+        assert "\n# BEGIN DATABASE_URL" not in env and env.startswith("DATABASE_URL="), env
+    again = recap(pg.make("provision").stdout)
+    assert {host: counts["changed"] for host, counts in again.items()} == {
+        "web1": 0, "web2": 0}, again
     # Its host (web1) is still the one address the app on web2 may reach.
     assert web2.run(f"systemctl show -p IPAddressAllow {SERVICE}").stdout.strip() == \
         f"IPAddressAllow={web1.address}/32"
@@ -288,6 +294,37 @@ def test_db_downgrade_servers_undoes_a_migration_after_a_backup(pg):
     assert psql(web1, "SELECT version_num FROM alembic_version") == first_revision(pg.project)
     for server in pg.servers:
         assert pg.get(server, "/notes")[0] == "200"
+
+
+def test_a_database_server_that_serves_no_site(rendered, tmp_path):
+    """[db] names a host that is not a web server: it gets PostgreSQL and nothing else,
+    and the web server's app, backups and restores reach it over TCP with TLS."""
+    project = committed_project(rendered(tls="none", domain=DOMAIN, deploy_hosts="web1",
+                                         database="postgresql"), tmp_path)
+    lab = Lab(tmp_path)
+    try:
+        fleet = Fleet(lab, project, servers=1)
+        db1 = lab.boot("db1")
+        lab.route_between_servers()
+        web1 = fleet.servers[0]
+        fleet.inventory.write_text(fleet.inventory.read_text().replace(
+            "[all:vars]", f"[db]\ndb1 ansible_host={db1.address}\n\n[all:vars]"))
+        fleet.make("provision")
+        fleet.deploy()
+        post_note(fleet, web1, "stored on db1")
+        assert psql(db1, "SELECT text FROM notes") == "stored on db1"
+        assert web1.run("systemctl is-active postgresql", check=False).stdout.strip() != "active"
+        assert db1.run("systemctl is-active nginx", check=False).stdout.strip() != "active"
+        assert db1.run("test -e /srv/my-flask-app", check=False).returncode != 0
+        assert_hardened(web1)
+        # pg_dump and the restore over TLS with the password, from web1.
+        name = re.search(r"backed up the database to \S+/(\S+\.dump)",
+                         fleet.make("db-backup").stdout)[1]
+        post_note(fleet, web1, "after the backup")
+        fleet.make("db-restore", f"FILE={name}")
+        assert psql(db1, "SELECT text FROM notes") == "stored on db1"
+    finally:
+        lab.close()
 
 
 # --- SQLite: one server --------------------------------------------------------------------
