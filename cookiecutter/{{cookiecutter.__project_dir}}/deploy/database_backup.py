@@ -34,7 +34,10 @@ PG_DUMP, PG_RESTORE, PSQL = "/usr/bin/pg_dump", "/usr/bin/pg_restore", "/usr/bin
 
 # Before the dump's statements: what the restore replaces goes first, inside the same
 # transaction, so tables that a later migration added do not survive it either.
-RESET_SCHEMA = b"BEGIN;\nDROP SCHEMA public CASCADE;\nCREATE SCHEMA public;\n"
+# Requests wait for the restore's locks; the restore waits at most 10 s for theirs.
+RESET_SCHEMA = (
+    b"BEGIN;\nSET LOCAL lock_timeout = '10s';\nDROP SCHEMA public CASCADE;\nCREATE SCHEMA public;\n"
+)
 
 
 def libpq_connection() -> tuple[str, dict[str, str]]:

@@ -67,7 +67,8 @@ live_release() {
 # Run a command in a release as the service user, with the environment file read by
 # systemd itself (EnvironmentFile=), exactly as the service gets it: never by a shell
 # as root, so a `$(...)` or a backquote in a secret stays a string.
-# Usage: as_app DIR [systemd-run options] -- COMMAND...
+# Usage: as_app DIR [systemd-run options] -- COMMAND... (options given here come after
+# the defaults, and win: the database's commands lift the time limit).
 as_app() {
     app_dir=$1
     shift
@@ -262,10 +263,13 @@ releases kept; \`journalctl --disk-usage\` shows the logs' share), then deploy a
 
 {% if cookiecutter.database != 'none' %}
 backup() { # RELEASE_DIR LABEL: a backup of the database into $BACKUPS; prints its path
+    [ "$KEEP_BACKUPS" -ge 1 ] || die "KEEP_BACKUPS is $KEEP_BACKUPS: keep at least the backup being taken"
     install -d -o root -g root -m 0700 "$BACKUPS"
+    # What a backup cut short left (one running now is minutes old at most).
+    find "$BACKUPS" -mindepth 1 -maxdepth 1 -name '*.partial' -mmin +60 -exec rm -f {} + || true
     file="$BACKUPS/$(date -u +%Y%m%dT%H%M%SZ)-$2.{{ cookiecutter.__database_backup_suffix }}"
     # The app's user reads the database; root writes the file, which no one else reads.
-    if ! as_app "$1" -- "$1/.venv/bin/python" deploy/database_backup.py dump >"$file.partial"; then
+    if ! as_app "$1" -p RuntimeMaxSec=infinity -- "$1/.venv/bin/python" deploy/database_backup.py dump >"$file.partial"; then
         rm -f "$file.partial"
         return 1
     fi
@@ -278,8 +282,9 @@ backup() { # RELEASE_DIR LABEL: a backup of the database into $BACKUPS; prints i
     echo "$file"
 }
 
+# A dump, a restore, a migration take as long as the data needs: no time limit.
 restore_from() { # RELEASE_DIR FILE
-    as_app "$1" -- "$1/.venv/bin/python" deploy/database_backup.py restore <"$2"
+    as_app "$1" -p RuntimeMaxSec=infinity -- "$1/.venv/bin/python" deploy/database_backup.py restore <"$2"
 }
 
 # The migrations the new release has and the database has not had, described in one
@@ -294,10 +299,16 @@ from {{ cookiecutter.package_name }}.extensions import db, migrate
 from {{ cookiecutter.package_name }}.wsgi import app
 
 with app.app_context():
-    heads = set(ScriptDirectory.from_config(migrate.get_config()).get_heads())
+    script = ScriptDirectory.from_config(migrate.get_config())
+    heads = set(script.get_heads())
     with db.engine.connect() as connection:
         current = set(MigrationContext.configure(connection).get_current_heads())
-    if current != heads:
+    known = {revision.revision for revision in script.walk_revisions()}
+    if len(heads) > 1:
+        print(f"BRANCHES {' '.join(sorted(heads))}")
+    elif current - known:
+        print(f"UNKNOWN {' '.join(sorted(current - known))}")
+    elif current != heads:
         print(f"PENDING {' '.join(sorted(current)) or 'an empty database'} -> {' '.join(sorted(heads))}")
 PY
 }
@@ -309,6 +320,13 @@ PY
 migrate() { # RELEASE_DIR RELEASE_ID PREVIOUS_RELEASE
     state=$(pending_migrations "$1") || die "could not read the database's migration state: see above"
     pending=$(printf '%s\n' "$state" | sed -n 's/^PENDING //p')
+    unknown=$(printf '%s\n' "$state" | sed -n 's/^UNKNOWN //p')
+    branches=$(printf '%s\n' "$state" | sed -n 's/^BRANCHES //p')
+    [ -z "$branches" ] || die "the release's migrations have several heads ($branches): \
+merge them (\`flask db merge\`) and deploy again; nothing was changed"
+    [ -z "$unknown" ] || die "the database is at migration $unknown, which this release \
+does not have (a release made before it, or from another branch): deploy one that has \
+it; nothing was changed"
     if [ -z "$pending" ]; then
         say "the database is up to date: no migration to run"
         return 0
@@ -318,10 +336,10 @@ migrate() { # RELEASE_DIR RELEASE_ID PREVIOUS_RELEASE
     say "backed up the database to $backup_file"
     say "migrating the database: $pending"
     log=$(mktemp)
-    if ! as_app "$1" -- "$1/.venv/bin/flask" --app {{ cookiecutter.package_name }}.wsgi db upgrade >"$log" 2>&1; then
+    if ! as_app "$1" -p RuntimeMaxSec=infinity -- "$1/.venv/bin/flask" --app {{ cookiecutter.package_name }}.wsgi db upgrade >"$log" 2>&1; then
         cat "$log" >&2
         failed=$(sed -n 's/.*Running upgrade //p' "$log" | tail -n 1)
-        reason=$(grep -E '^[A-Za-z_][A-Za-z0-9_.]*(Error|Exception): ' "$log" | tail -n 1)
+        reason=$(grep -E '^[A-Za-z_][A-Za-z0-9_.]*(Error|Exception): |\] Error: ' "$log" | tail -n 1)
         rm -f "$log"
 {% if cookiecutter.database == 'sqlite' %}
         # SQLite changes its schema outside Alembic's transaction: the backup undoes it.
@@ -459,15 +477,15 @@ restore_command() { # BACKUP: the name of a file in $BACKUPS
 # have the ones it undoes), a backup first.
 downgrade_command() { # REVISION
     case ${1:-} in
-    *[!A-Za-z0-9_+-]* | "") die "name the revision to go back to (\`make db-history\` lists them; base undoes all)" ;;
+    *[!A-Za-z0-9_+-]* | -* | "") die "name the revision to go back to (\`make db-history\` lists them; base undoes all)" ;;
     esac
     newest=$(releases | tail -n 1)
     [ -n "$newest" ] || die "no release: deploy first"
     file=$(backup "$ROOT/releases/$newest" before-downgrade) || die "the backup failed: nothing was downgraded"
     say "backed up the database to $file"
     say "downgrading the database to $1 with the migrations of $newest"
-    as_app "$ROOT/releases/$newest" -- "$ROOT/releases/$newest/.venv/bin/flask" \
-        --app {{ cookiecutter.package_name }}.wsgi db downgrade "$1" 2>&1 || die "the downgrade failed: see above"
+    as_app "$ROOT/releases/$newest" -p RuntimeMaxSec=infinity -- "$ROOT/releases/$newest/.venv/bin/flask" \
+        --app {{ cookiecutter.package_name }}.wsgi db downgrade -- "$1" 2>&1 || die "the downgrade failed: see above"
     say "downgraded; the live release is $(live_release): it must work with this schema"
 }
 
