@@ -324,9 +324,12 @@ migrate() { # RELEASE_DIR RELEASE_ID PREVIOUS_RELEASE
     branches=$(printf '%s\n' "$state" | sed -n 's/^BRANCHES //p')
     [ -z "$branches" ] || die "the release's migrations have several heads ($branches): \
 merge them (\`flask db merge\`) and deploy again; nothing was changed"
-    [ -z "$unknown" ] || die "the database is at migration $unknown, which this release \
-does not have (a release made before it, or from another branch): deploy one that has \
-it; nothing was changed"
+    if [ -n "$unknown" ]; then
+        # A fix built on the release before a migration, deployed after it: that code
+        # already runs on this schema after a rollback (expand, then contract).
+        say "the database is at migration $unknown, newer than this release knows: no migration to run"
+        return 0
+    fi
     if [ -z "$pending" ]; then
         say "the database is up to date: no migration to run"
         return 0
@@ -473,18 +476,44 @@ restore_command() { # BACKUP: the name of a file in $BACKUPS
     say "restored $1; the schema is the backup's: the live release must work with it (\`make rollback\` if not)"
 }
 
-# With the newest release's migrations (after a rollback, the live release does not
-# have the ones it undoes), a backup first.
+# The database's current revision, one line marked CURRENT.
+current_revision() {
+    state=$(as_app "$ROOT/current" -- "$ROOT/current/.venv/bin/python" - <<'PY'
+from sqlalchemy import text
+
+from {{ cookiecutter.package_name }}.extensions import db
+from {{ cookiecutter.package_name }}.wsgi import app
+
+with app.app_context(), db.engine.connect() as connection:
+    rows = connection.execute(text("SELECT version_num FROM alembic_version"))
+    print("CURRENT", " ".join(row[0] for row in rows))
+PY
+) || die "could not read the database's migration state: see above"
+    printf '%s\n' "$state" | sed -n 's/^CURRENT //p'
+}
+
+# With the migrations of the newest release that has the database's current one (after
+# a rollback, the live release may not have it), a backup first.
 downgrade_command() { # REVISION
     case ${1:-} in
     *[!A-Za-z0-9_+-]* | -* | "") die "name the revision to go back to (\`make db-history\` lists them; base undoes all)" ;;
     esac
-    newest=$(releases | tail -n 1)
-    [ -n "$newest" ] || die "no release: deploy first"
-    file=$(backup "$ROOT/releases/$newest" before-downgrade) || die "the backup failed: nothing was downgraded"
+    [ -n "$(live_release)" ] || die "no live release: deploy first"
+    current=$(current_revision)
+    case $current in
+    *[!A-Za-z0-9_]* | "") die "the database is at \"$current\": not one migration to go back from" ;;
+    esac
+    source=$(releases | sort -r | while read -r release; do
+        if grep -qsE "^revision(: str)? = ['\"]${current}['\"]" "$ROOT/releases/$release"/migrations/versions/*.py; then
+            echo "$release"
+            break
+        fi
+    done)
+    [ -n "$source" ] || die "no release here has migration $current, the database's: deploy one that has it"
+    file=$(backup "$ROOT/releases/$source" before-downgrade) || die "the backup failed: nothing was downgraded"
     say "backed up the database to $file"
-    say "downgrading the database to $1 with the migrations of $newest"
-    as_app "$ROOT/releases/$newest" -p RuntimeMaxSec=infinity -- "$ROOT/releases/$newest/.venv/bin/flask" \
+    say "downgrading the database from $current to $1 with the migrations of $source"
+    as_app "$ROOT/releases/$source" -p RuntimeMaxSec=infinity -- "$ROOT/releases/$source/.venv/bin/flask" \
         --app {{ cookiecutter.package_name }}.wsgi db downgrade -- "$1" 2>&1 || die "the downgrade failed: see above"
     say "downgraded; the live release is $(live_release): it must work with this schema"
 }
