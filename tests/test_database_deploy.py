@@ -270,6 +270,9 @@ def test_a_database_url_of_your_own_is_left_alone_and_still_reached(pg):
         server.run(f'python3 -c "{move_up}"')
     result = pg.make("provision")
     assert result.stdout.count("sets its own DATABASE_URL: provision installs no database") == 2
+    # The database server's play sets nothing up.
+    assert re.search(r"TASK \[Install and set up PostgreSQL\][^\n]*\n+skipping: \[web1\]",
+                     result.stdout), result.stdout[-4000:]
     for server in pg.servers:
         env = server.run("cat /srv/my-flask-app/shared/app.env").stdout
         assert "\n# BEGIN DATABASE_URL" not in env and env.startswith("DATABASE_URL="), env
