@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import git
 from debian_server import Lab
-from test_deploy import DOMAIN, LOADGEN, Fleet, committed_project, recap
+from test_deploy import DOMAIN, Fleet, committed_project, recap, start_load
 from test_units import MAX_EXPOSURE, exposure
 
 pytestmark = [pytest.mark.slow, pytest.mark.deploy]
@@ -67,13 +67,6 @@ def commit_migration(project: Path, revision: str, down: str, upgrade: str,
 
 def backups(server) -> list[str]:
     return server.run(f"ls {BACKUPS}").stdout.split()
-
-
-def start_load(fleet: Fleet, server, path: str, seconds: int) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        ["ip", "netns", "exec", fleet.lab.client_ns, "python3", str(LOADGEN),
-         f"http://{server.address}{path}", DOMAIN, str(seconds)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def assert_hardened(server) -> None:
@@ -169,7 +162,7 @@ def test_a_migration_adding_a_column_deploys_under_load_without_a_failed_request
     pg.commit(f"src/{PACKAGE}/templates/notes.html", "}}</time> {{ note.text }}",
               "}}</time> {{ note.text }} ({{ note.mood }})")
     bundle = pg.bundle()
-    load = start_load(pg, web1, "/notes", 30)
+    load = start_load(pg, web1, 30, path="/notes")
     result = pg.make("deploy", f"BUNDLE={bundle}")
     out, _ = load.communicate(timeout=120)
     counts = json.loads(out)

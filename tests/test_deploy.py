@@ -174,11 +174,11 @@ def test_deploy_serves_the_committed_code_on_every_server(fleet):
     print(f"first deploy of two servers: {elapsed:.1f}s")
 
 
-def start_load(fleet: Fleet, server, seconds: int) -> subprocess.Popen[str]:
-    """loadgen requesting / on a server from the client namespace, bounded in time."""
+def start_load(fleet: Fleet, server, seconds: int, path: str = "/") -> subprocess.Popen[str]:
+    """loadgen requesting `path` on a server from the client namespace, bounded in time."""
     return subprocess.Popen(
         ["ip", "netns", "exec", fleet.lab.client_ns, "python3", str(LOADGEN),
-         f"http://{server.address}/", DOMAIN, str(seconds)],
+         f"http://{server.address}{path}", DOMAIN, str(seconds)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
