@@ -123,7 +123,9 @@ def containers_conf() -> Path:
 
 
 def podman_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    return {**os.environ, "CONTAINERS_CONF": str(containers_conf()), **(extra or {})}
+    # BUILDAH_FORMAT: images podman-compose builds keep HEALTHCHECK, as in build().
+    return {**os.environ, "CONTAINERS_CONF": str(containers_conf()),
+            "BUILDAH_FORMAT": "docker", **(extra or {})}
 
 
 def _check(cmd: Sequence[str], result: subprocess.CompletedProcess[str]) -> None:
@@ -169,8 +171,13 @@ def build(context_dir: Path, tag: str, containerfile: Path | None = None,
           target: str | None = None, build_args: Mapping[str, str] | None = None,
           timeout: float = BUILD_TIMEOUT) -> subprocess.CompletedProcess[str]:
     """`podman build` offline for images (--pull=never: the FROM images must exist
-    locally, see ensure_*_image) and on the host's network for RUN steps."""
-    args = ["build", "--pull=never", "--network", "host", "--tag", tag]
+    locally, see ensure_*_image) and on the host's network for RUN steps.
+
+    In Docker's image format, as `docker build` makes it: podman's default (OCI) drops
+    HEALTHCHECK with only a warning. Podman 4.3 (buildah 1.28) does not know heredocs
+    (`RUN <<EOF`); `RUN --mount=type=cache` and `COPY --chmod` work.
+    """
+    args = ["build", "--pull=never", "--network", "host", "--format", "docker", "--tag", tag]
     if containerfile is not None:
         args += ["--file", str(containerfile)]
     if target is not None:

@@ -132,8 +132,13 @@ def test_uv_image_and_pypi_from_a_build_step(python_image, tmp_path):
     (tmp_path / "Containerfile").write_text(
         f"ARG UV_IMAGE={UV}\nFROM ${{UV_IMAGE}} AS uv\nFROM {python_image}\n"
         "COPY --from=uv /uv /uvx /bin/\n"
-        "RUN uv venv /venv && VIRTUAL_ENV=/venv uv pip install --no-cache six==1.17.0\n")
+        "RUN uv venv /venv && VIRTUAL_ENV=/venv uv pip install --no-cache six==1.17.0\n"
+        "HEALTHCHECK --interval=30s CMD [\"/venv/bin/python\", \"-c\", \"import six\"]\n")
     build(tmp_path, "localhost/cfd-ct-harness-uv:test")
+    # Kept: build() makes Docker-format images.
+    check = json.loads(podman("image", "inspect", "--format", "{{json .Config.Healthcheck}}",
+                              "localhost/cfd-ct-harness-uv:test").stdout) or {}
+    assert check.get("Test") == ["CMD", "/venv/bin/python", "-c", "import six"]
     version = podman("run", "--rm", "localhost/cfd-ct-harness-uv:test", "/venv/bin/python",
                      "-c", "import six; print(six.__version__)")
     assert version.stdout.strip() == "1.17.0"
