@@ -468,6 +468,8 @@ def _net_inode(path: str) -> tuple[int, int] | None:
 
 
 def _remove_everything_in(ns: NetNS) -> None:
+    """Removed, not stopped gracefully (--time 0): a test proving a graceful stop does
+    that itself."""
     for manifest in ns.kube_manifests:
         podman("kube", "down", str(manifest), check=False, timeout=60)
     labelled = [f"label={NETNS_LABEL}={ns.name}",
@@ -476,9 +478,10 @@ def _remove_everything_in(ns: NetNS) -> None:
     for selector in labelled:
         ids = podman("ps", "-a", "--quiet", "--filter", selector, check=False).stdout.split()
         if ids:
-            podman("rm", "--force", "--time", "2", *ids, check=False, timeout=60)
+            podman("rm", "--force", "--time", "0", *ids, check=False, timeout=60)
     for project in ns.compose_projects:
-        podman("pod", "rm", "--force", "--ignore", f"pod_{project}", check=False)
+        podman("pod", "rm", "--force", "--time", "0", "--ignore", f"pod_{project}",
+               check=False)
     # Whatever else runs in the namespace (a pod a test made by hand, a container
     # under another label) goes too: its processes are inside.
     inode = _net_inode(ns.path)
@@ -487,9 +490,10 @@ def _remove_everything_in(ns: NetNS) -> None:
         pid = container.get("Pid") or 0
         if pid and _net_inode(f"/proc/{pid}/ns/net") == inode:
             if container.get("Pod"):
-                podman("pod", "rm", "--force", container["Pod"], check=False, timeout=60)
+                podman("pod", "rm", "--force", "--time", "0", container["Pod"], check=False,
+                       timeout=60)
             else:
-                podman("rm", "--force", "--time", "2", container["Id"], check=False,
+                podman("rm", "--force", "--time", "0", container["Id"], check=False,
                        timeout=60)
 
 

@@ -110,6 +110,9 @@ def test_only_bookworm_bases_can_be_made():
 def test_a_built_image_serves_inside_the_tests_network_namespace(python_image):
     with netns() as ns:
         podman("run", "--detach", *ns.podman_args, python_image, *SERVE)
+        # One without our label, in the namespace all the same: it goes with it too.
+        stray = podman("run", "--detach", "--network", f"ns:{ns.path}", python_image,
+                       "sleep", "60").stdout.strip()
         wait_until_serving(ns, URL)
         page = ns.run("curl", "-sS", "--max-time", "5", URL)
         assert "Directory listing for /" in page.stdout
@@ -119,6 +122,7 @@ def test_a_built_image_serves_inside_the_tests_network_namespace(python_image):
     left = podman("ps", "--all", "--quiet", "--filter",
                   f"label={containers.NETNS_LABEL}={name}").stdout
     assert left == ""
+    assert podman("container", "exists", stray, check=False).returncode == 1
     assert name not in subprocess.run(["ip", "netns", "list"], capture_output=True,
                                       text=True, check=True).stdout
     no_podman_bridge_anywhere()
@@ -161,7 +165,7 @@ def test_compose_runs_in_the_namespace_only(python_image, tmp_path, mode):
         files = ["compose.yaml", "compose.test.yaml"]
         compose(project, "up", "--detach", files=files, ns=ns)
         wait_until_serving(ns, URL)
-        compose(project, "down", "--timeout", "2", files=files, ns=ns)
+        compose(project, "down", "--timeout", "0", files=files, ns=ns)
         assert ns.run("curl", "-sS", "--max-time", "2", URL).returncode != 0
     no_podman_bridge_anywhere()
 
