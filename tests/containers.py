@@ -459,6 +459,26 @@ def wait_until_serving(ns: NetNS, url: str, timeout: float = 30) -> None:
                              f"{result.stderr if result else ''}")
 
 
+def wait_until_healthy(container: str, timeout: float = 60, interval: float = 0.5) -> None:
+    """Run the container's healthcheck until it passes.
+
+    Podman schedules healthchecks with systemd timers, and no systemd runs podman here
+    ("unable to get systemd connection to add healthchecks"): a container's health stays
+    "starting" until `podman healthcheck run` runs it, as this does. For the same reason
+    (and podman 4.3 < 4.6), podman-compose ignores `depends_on: condition: service_healthy`.
+    """
+    deadline = time.monotonic() + timeout
+    result = None
+    for _ in range(int(timeout / interval) + 1):
+        result = podman("healthcheck", "run", container, check=False, timeout=60)
+        if result.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(interval)
+    if result is None or result.returncode != 0:
+        raise AssertionError(f"{container} not healthy after {timeout} s: "
+                             f"{result.stdout if result else ''} {result.stderr if result else ''}")
+
+
 def _net_inode(path: str) -> tuple[int, int] | None:
     try:
         info = os.stat(path)
@@ -537,6 +557,11 @@ def compose(project_dir: Path, *args: str, files: Sequence[str] = (),
     else would put it on a podman bridge (an override file with `network_mode: ...`,
     `ports: !reset []` and `networks: !reset []` turns the bridge off).
     The project name defaults to the directory's name (-p, over any `name:` in the file).
+    Services sharing the namespace reach each other on 127.0.0.1: `extra_hosts:
+    ["db:127.0.0.1"]` in the override keeps a URL naming the service `db` working.
+    `ports:` under `network_mode: ns:` are dropped silently (under host, with a warning).
+    A service podman-compose would build runs `podman build` inside the namespace, with
+    no network: build the image first with build() under the tag its `image:` names.
     """
     require_root()
     base = [podman_compose_path()]

@@ -19,6 +19,7 @@ from containers import (
     kube_play,
     netns,
     podman,
+    wait_until_healthy,
     wait_until_serving,
 )
 from rootfs import host_debian_mirror
@@ -143,6 +144,12 @@ def test_uv_image_and_pypi_from_a_build_step(python_image, tmp_path):
     check = json.loads(podman("image", "inspect", "--format", "{{json .Config.Healthcheck}}",
                               "localhost/cfd-ct-harness-uv:test").stdout) or {}
     assert check.get("Test") == ["CMD", "/venv/bin/python", "-c", "import six"]
+    with netns() as ns:
+        container = podman("run", "--detach", *ns.podman_args,
+                           "localhost/cfd-ct-harness-uv:test", "sleep", "60").stdout.strip()
+        wait_until_healthy(container)
+        health = podman("inspect", "--format", "{{.State.Health.Status}}", container)
+        assert health.stdout.strip() == "healthy"
     version = podman("run", "--rm", "localhost/cfd-ct-harness-uv:test", "/venv/bin/python",
                      "-c", "import six; print(six.__version__)")
     assert version.stdout.strip() == "1.17.0"
