@@ -11,16 +11,14 @@ tests make, never on a podman bridge.
 
 import json
 import re
-import socket
 import subprocess
 import threading
 import time
 from pathlib import Path
 
+import containers
 import pytest
 import yaml
-
-import containers
 from conftest import VENV_BIN, require_tool
 
 pytestmark = pytest.mark.containers
@@ -52,7 +50,8 @@ def make(project: Path, *targets: str, timeout: float = 900, **variables: str):
         ["make", *targets, *(f"{name}={value}" for name, value in variables.items())],
         cwd=project, capture_output=True, text=True, timeout=timeout,
         env=containers.podman_env())
-    assert result.returncode == 0, f"make {' '.join(targets)}:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    assert result.returncode == 0, (
+        f"make {' '.join(targets)}:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
     return result
 
 
@@ -183,7 +182,8 @@ def restricted_violations(pod: dict) -> list[str]:
 def test_restricted_check_finds_what_the_profile_forbids():
     """The check above can fail: a pod the restricted profile refuses."""
     pod = {"hostNetwork": True, "volumes": [{"name": "h", "hostPath": {"path": "/"}}],
-           "containers": [{"name": "c", "securityContext": {"capabilities": {"add": ["NET_ADMIN"]}}}]}
+           "containers": [{"name": "c",
+                           "securityContext": {"capabilities": {"add": ["NET_ADMIN"]}}}]}
     assert len(restricted_violations(pod)) == 7
 
 

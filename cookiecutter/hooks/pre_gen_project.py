@@ -121,6 +121,8 @@ SPEC = json.loads(r'''{
   "tls_certificate_key": "tls_certificate_key",
   "deploy_hosts": "deploy_hosts",
   "database": "database",
+  "containers": "containers",
+  "container_files": "__container_files",
   "deploy_user": "deploy_user",
   "service_user": "service_user",
   "install_path": "install_path",
@@ -151,7 +153,12 @@ SPEC = json.loads(r'''{
   "lighttpd_header_filter": "__lighttpd_header_filter",
   "tls_groups": "__tls_groups",
   "tls_key_file": "__tls_key_file",
-  "trusted_proxy_count": "__trusted_proxy_count"
+  "trusted_proxy_count": "__trusted_proxy_count",
+  "container_base_image": "__container_base_image",
+  "container_uv_image": "__container_uv_image",
+  "container_web_packages": "__container_web_packages",
+  "container_uid": "__container_uid",
+  "container_postgres_image": "__container_postgres_image"
  },
  "questions": [
   {
@@ -240,6 +247,10 @@ SPEC = json.loads(r'''{
    }
   },
   {
+   "name": "containers",
+   "validator": ""
+  },
+  {
    "name": "deploy_user",
    "validator": "{% if not (deploy_user | regex_search('^[a-z_][a-z0-9_-]{0,31}\\\\Z')) %} use a Unix login: up to 32 lowercase letters, digits, _ and - (starting with a letter or _) {% elif deploy_user == 'root' %} deploy as a user with sudo, not root (servers should not accept root logins over SSH) {% endif %}"
   },
@@ -292,6 +303,10 @@ SPEC = json.loads(r'''{
   [
    "deploy/uwsgi.ini",
    "{% if app_server == 'uwsgi' %}keep{% endif %}"
+  ],
+  [
+   "deploy/k8s",
+   "{% if container_files %}keep{% endif %}"
   ],
   [
    "deploy/database_backup.py",
@@ -356,6 +371,18 @@ SPEC = json.loads(r'''{
   [
    "tests/pg_ctl_as_nobody.sh",
    "{% if database == 'postgresql' %}keep{% endif %}"
+  ],
+  [
+   ".dockerignore",
+   "{% if container_files %}keep{% endif %}"
+  ],
+  [
+   "Containerfile",
+   "{% if container_files %}keep{% endif %}"
+  ],
+  [
+   "compose.yaml",
+   "{% if container_files %}keep{% endif %}"
   ],
   [
    "migrations",

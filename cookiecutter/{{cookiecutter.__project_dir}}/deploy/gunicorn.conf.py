@@ -14,13 +14,18 @@ wsgi_app = "{{ cookiecutter.package_name }}.wsgi:app"
 # 0.0.0.0, where sync workers can be stalled by a handful of slow clients. Under systemd
 # the socket is held by {{ cookiecutter.project_slug }}.socket and handed over (LISTEN_FDS), which
 # overrides this path and lets restarts queue requests instead of refusing them.
+{% if cookiecutter.__container_files %}
+# The container image gives its own addresses in GUNICORN_CMD_ARGS (--bind), which
+# gunicorn reads after this file.
+{% endif %}
 bind = ["unix:{{ cookiecutter.__app_socket_path }}"]
 
 # Sync workers handle one request each; 2 per CPU core + 1 keeps the cores busy while
 # some workers wait on I/O (the database, an API). On 2 cores serving a page that waits
 # on nothing, 3, 4 and 5 workers were within 7% of each other, so the rule costs
 # nothing when there is no waiting. GUNICORN_WORKERS overrides it (e.g. on a small VPS
-# short of memory: each worker holds a copy of the app).
+# short of memory: each worker holds a copy of the app, or in a container, where the
+# cores counted are the host's, not the container's CPU limit).
 cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 workers = int(os.environ.get("GUNICORN_WORKERS", 2 * (cores or 1) + 1))
 

@@ -20,15 +20,24 @@ migrate = current_app.extensions["migrate"]
 engine = migrate.db.engine
 target_metadata = migrate.db.metadata
 
+# The advisory lock that lets one migration run at a time (any fixed number, "migr").
+MIGRATION_LOCK = 0x6D696772
+
 
 def lift_timeouts() -> None:
     """Inside the migrations' transaction, on PostgreSQL: no statement timeout (config.py
     stops an app query after 5 s, but a migration may rightly take longer, e.g. to build
     an index), and a lock timeout instead. A migration that waits for a table another
     transaction holds would make every request on that table wait behind it; after 5 s
-    it fails instead, its transaction is rolled back, and it can be run again."""
+    it fails instead, its transaction is rolled back, and it can be run again.
+
+    Before that, one run at a time: where several start together (each new Kubernetes
+    pod runs `flask db upgrade` first), the others wait here until the first commits,
+    then read the version it left and find nothing to do. The lock ends with the
+    transaction."""
     if context.get_context().dialect.name == "postgresql":
         context.execute("SET LOCAL statement_timeout = 0")
+        context.execute(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         context.execute("SET LOCAL lock_timeout = '5s'")
 
 

@@ -40,6 +40,18 @@ def test_healthz_names_a_failing_check(app, client):
     assert response.json["failures"] == {"database": "ConnectionError: refused"}
 
 
+def test_livez_answers_while_a_check_fails(app, client):
+    def database():
+        raise ConnectionError("refused")
+
+    register_check(app, "database", database)
+    assert client.get("/healthz").status_code == 503
+    response = client.get("/livez")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok"}
+    assert response.headers["Cache-Control"] == "no-store"
+
+
 def test_settings_come_from_flask_prefixed_environment(monkeypatch):
     monkeypatch.setenv("FLASK_SECRET_KEY", "from-env-" + KEY)
     monkeypatch.setenv("FLASK_RELEASE_ID", "20260101-abc1234")

@@ -1,4 +1,5 @@
-"""/healthz: readiness for load balancers, deploy scripts and `make doctor`.
+"""/healthz: readiness for load balancers, deploy scripts and `make doctor`; /livez:
+liveness, for a supervisor that restarts a process that stopped answering.
 
 It answers 200 {"status": "ok", ...} only when every registered check passes, else 503
 with the failing checks named. Register your own (database, cache, ...) with
@@ -34,3 +35,12 @@ def healthz():
     }
     # Never cached: a proxy must not keep answering "ok" for a dead app.
     return body, 503 if failures else 200, {"Cache-Control": "no-store"}
+
+
+@blueprint.get("/livez")
+def livez():
+    """The process answers, and nothing more is checked: a supervisor that restarts on a
+    failing liveness check (Kubernetes' livenessProbe) must not restart every app
+    process during a database outage, which /healthz reports (and which takes them out
+    of rotation until it is over)."""
+    return {"status": "ok"}, 200, {"Cache-Control": "no-store"}
