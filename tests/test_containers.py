@@ -362,3 +362,193 @@ def test_image_runs_read_only_as_non_root_and_stops_without_dropping_a_request(
         # deploy/k8s and the web server in front under compose are for.
         assert results["ok"] > 100 and results["other"] == 0
         assert results["dropped"] <= 3, results
+
+
+# --- compose.yaml, brought up by podman-compose ----------------------------------------
+
+# A stand-in for the official postgres image, which no registry here can give: Debian's
+# PostgreSQL (the same packages as the servers'), with the part of the official
+# entrypoint compose.yaml relies on: POSTGRES_USER/PASSWORD/DB make the cluster and the
+# database on the first start, password (scram) logins over TCP, then the server runs
+# as the postgres user.
+POSTGRES_ENTRYPOINT = """#!/bin/sh
+set -eu
+if [ "$(id -u)" = 0 ]; then
+    mkdir -p "$PGDATA" /run/postgresql
+    chown -R postgres:postgres "$PGDATA" /run/postgresql
+    chmod 700 "$PGDATA"
+    exec setpriv --reuid=postgres --regid=postgres --init-groups "$0" "$@"
+fi
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+    pwfile=$(mktemp)
+    printf '%s' "$POSTGRES_PASSWORD" > "$pwfile"
+    initdb --username="$POSTGRES_USER" --pwfile="$pwfile" --auth-local=trust \\
+        --encoding=UTF8 --locale=C.UTF-8 \\
+        --auth-host=scram-sha-256 -D "$PGDATA" >/dev/null
+    rm -f "$pwfile"
+    echo "host all all all scram-sha-256" >> "$PGDATA/pg_hba.conf"
+    pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
+    psql -v ON_ERROR_STOP=1 --username="$POSTGRES_USER" --dbname=postgres \\
+        -c "CREATE DATABASE \\"$POSTGRES_DB\\" OWNER \\"$POSTGRES_USER\\"" >/dev/null
+    pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
+fi
+exec "$@" -c listen_addresses='*'
+"""
+
+
+def ensure_postgres_image(ref: str, base: str) -> None:
+    major = re.search(r":(\d+)-bookworm$", ref)[1]
+    context = containers.cache_dir() / f"postgres-{major}-context"
+    context.mkdir(parents=True, exist_ok=True)
+    (context / "docker-entrypoint.sh").write_text(POSTGRES_ENTRYPOINT)
+    (context / "Containerfile").write_text(
+        f"FROM {base}\n"
+        "RUN apt-get update && apt-get install -y --no-install-recommends "
+        f"postgresql-{major} && rm -rf /var/lib/apt/lists/*\n"
+        f"ENV PATH=/usr/lib/postgresql/{major}/bin:$PATH PGDATA=/var/lib/postgresql/data\n"
+        "COPY --chmod=755 docker-entrypoint.sh /usr/local/bin/\n"
+        'ENTRYPOINT ["docker-entrypoint.sh"]\nSTOPSIGNAL SIGINT\nCMD ["postgres"]\n')
+    containers.build(context, ref)
+
+
+def compose_override(project: Path, database: str, ns) -> str:
+    """Every service in the test's namespace, no ports published; the services find
+    `db` on its loopback. The namespace by path, not `host` inside it: podman would take
+    `host` to mean its own, and run healthchecks (podman exec) there."""
+    services = ["web", "app"] + (["migrate"] if database != "none" else []) + (
+        ["db"] if database == "postgresql" else [])
+    override = {"services": {name: {"network_mode": f"ns:{ns.path}"} for name in services}}
+    override["services"]["web"]["ports"] = "RESET"
+    for name in ("app", "migrate"):
+        if name in override["services"] and database == "postgresql":
+            override["services"][name]["extra_hosts"] = ["db:127.0.0.1"]
+    text = yaml.safe_dump(override).replace("RESET", "!reset []")
+    (project / "compose.test.yaml").write_text(text)
+    return "compose.test.yaml"
+
+
+def remove_volumes(project_name: str) -> None:
+    """The named volumes of a compose project (its data), once its containers are gone."""
+    names = containers.podman("volume", "ls", "--quiet", "--filter",
+                              f"label=io.podman.compose.project={project_name}",
+                              check=False).stdout.split()
+    if names:
+        containers.podman("volume", "rm", "--force", *names, check=False)
+
+
+def self_signed_letsencrypt(directory: Path, domain: str) -> None:
+    live = directory / "live" / domain
+    live.mkdir(parents=True)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
+                    f"/CN={domain}", "-addext", f"subjectAltName=DNS:{domain}",
+                    "-keyout", str(live / "privkey.pem"), "-out", str(live / "fullchain.pem")],
+                   check=True, capture_output=True, timeout=60)
+
+
+@pytest.mark.parametrize("answers", [
+    {"database": "postgresql"},
+    {"web_server": "lighttpd", "app_server": "uwsgi", "tls": "none", "database": "sqlite"},
+    {"web_server": "apache", "app_server": "gunicorn", "tls": "custom", "database": "none"},
+], ids=["nginx-gunicorn-letsencrypt-postgresql", "lighttpd-uwsgi-none-sqlite",
+        "apache-gunicorn-custom-none"])
+def test_compose_serves_through_the_web_server_and_writes_to_the_database(
+        rendered, images_ready, tmp_path, request, answers):
+    project = rendered(**answers)
+    database, tls = answers["database"], answers.get("tls", "letsencrypt")
+    # `make up` refuses to start without the settings file, and says what to do.
+    refused = subprocess.run(["make", "up"], cwd=project, capture_output=True, text=True,
+                             timeout=60)
+    assert refused.returncode != 0 and "cp deploy/app.env.example .env" in refused.stderr
+    tag = build_app_image(project, images_ready)
+    # The web server's image, and PostgreSQL's, made before `compose up`: podman-compose
+    # builds without a network, so its build must find every layer made already.
+    containers.build(project, "localhost/my-flask-app-web:latest",
+                     containerfile=project / "Containerfile", target="web")
+    env_file = f"FLASK_SECRET_KEY={KEY}\n"
+    if database == "postgresql":
+        ensure_postgres_image("docker.io/library/postgres:15-bookworm",
+                              containerfile_images(project)["BASE_IMAGE"])
+        env_file += "POSTGRES_PASSWORD=compose-test-password\n"
+    (project / ".env").write_text(env_file)
+    environment = containers.podman_env({"RELEASE_ID": tag})
+    if tls == "letsencrypt":
+        self_signed_letsencrypt(tmp_path / "letsencrypt", "example.com")
+        (tmp_path / "acme").mkdir()
+        environment |= {"TLS_DIR": str(tmp_path / "letsencrypt"),
+                        "ACME_DIR": str(tmp_path / "acme")}
+    elif tls == "custom":
+        self_signed_letsencrypt(tmp_path / "custom", "example.com")
+        live = tmp_path / "custom/live/example.com"
+        environment |= {"TLS_CERTIFICATE": str(live / "fullchain.pem"),
+                        "TLS_CERTIFICATE_KEY": str(live / "privkey.pem")}
+    with containers.netns() as ns:
+        files = ("compose.yaml", compose_override(project, database, ns))
+        # Service by service, in the order compose.yaml's depends_on conditions give:
+        # podman-compose ignores service_healthy on podman 4.3 (and no systemd runs its
+        # healthchecks here), so the test waits for each condition itself.
+        # A project name of its own: its containers and volumes are this test's alone.
+        name = ns.name.replace("-", "")
+
+        def up(service: str) -> str:
+            containers.compose(project, "up", "--build", "--detach", "--no-deps", service,
+                               files=files, ns=ns, project=name, env=environment,
+                               timeout=600)
+            return f"{name}_{service}_1"
+
+        request.addfinalizer(lambda: remove_volumes(name))
+
+        if database == "postgresql":
+            containers.wait_until_healthy(up("db"), timeout=90)
+        if database != "none":
+            migrate = up("migrate")
+            deadline = time.monotonic() + 90
+            while containers.podman("inspect", migrate, "--format",
+                                    "{{.State.Status}}").stdout.strip() != "exited":
+                assert time.monotonic() < deadline, "migrate still running after 90 s"
+                time.sleep(0.5)
+            assert containers.podman("inspect", migrate, "--format",
+                                     "{{.State.ExitCode}}").stdout.strip() == "0", (
+                containers.podman("logs", migrate).stderr[-3000:])
+        app = up("app")
+        try:
+            containers.wait_until_healthy(app, timeout=60)
+        except AssertionError as error:
+            logs = containers.podman("logs", app, check=False)
+            states = containers.podman("ps", "-a", "--format", "{{.Names}} {{.Status}}",
+                                       check=False).stdout
+            raise AssertionError(f"{error}\n{states}\n{logs.stdout[-2000:]}{logs.stderr[-3000:]}") from None
+        up("web")
+        scheme, port = ("https", 443) if tls != "none" else ("http", 80)
+        base = f"{scheme}://example.com"
+        resolve = ["--resolve", f"example.com:{port}:127.0.0.1", "--insecure"]
+        deadline = time.monotonic() + 90
+        status = ""
+        while time.monotonic() < deadline:
+            status = containers.run_in_netns(ns, "curl", "-s", "-o", "/dev/null", "-w",
+                                             "%{http_code}", *resolve, f"{base}/healthz").stdout
+            if status == "200":
+                break
+            time.sleep(0.5)
+        assert status == "200", containers.compose(project, "logs", files=files, project=name,
+                                                   env=environment).stdout[-3000:]
+        page = containers.run_in_netns(ns, "curl", "-sS", "-D", "-", *resolve, f"{base}/healthz")
+        # The web server's site file is in front: its security headers, its TLS.
+        assert "x-content-type-options: nosniff" in page.stdout.lower()
+        assert f'"release":"{tag}"' in page.stdout.replace(" ", "")
+        if database == "none":
+            return
+        # A write through the whole stack lands in the database, and reads back.
+        note = f"compose-{ns.name}"
+        jar = ["--cookie-jar", str(tmp_path / "jar"), "--cookie", str(tmp_path / "jar")]
+        form = containers.run_in_netns(ns, "curl", "-sS", *jar, *resolve, f"{base}/notes")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.stdout)
+        assert token, form.stdout[-2000:]
+        posted = containers.run_in_netns(ns, "curl", "-sS", "-o", "/dev/null", "-w",
+                                         "%{http_code}", *jar, *resolve,
+                                         "--data-urlencode", f"text={note}",
+                                         "--data-urlencode", f"csrf_token={token[1]}",
+                                         f"{base}/notes")
+        assert posted.stdout == "303", posted
+        listed = containers.run_in_netns(ns, "curl", "-sS", *resolve, f"{base}/notes")
+        assert note in listed.stdout
