@@ -423,6 +423,8 @@ class NetNS:
     name: str
     compose_projects: set[str] = field(default_factory=set)
     kube_manifests: list[Path] = field(default_factory=list)
+    # podman secrets a test made for the pods it plays: removed with the namespace
+    podman_secrets: list[str] = field(default_factory=list)
 
     @property
     def path(self) -> str:
@@ -492,6 +494,8 @@ def _remove_everything_in(ns: NetNS) -> None:
     that itself."""
     for manifest in ns.kube_manifests:
         podman("kube", "down", str(manifest), check=False, timeout=60)
+    for secret in ns.podman_secrets:
+        podman("secret", "rm", secret, check=False)
     labelled = [f"label={NETNS_LABEL}={ns.name}",
                 *[f"label=io.podman.compose.project={project}"
                   for project in ns.compose_projects]]

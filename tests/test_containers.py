@@ -517,7 +517,8 @@ def test_compose_serves_through_the_web_server_and_writes_to_the_database(
             logs = containers.podman("logs", app, check=False)
             states = containers.podman("ps", "-a", "--format", "{{.Names}} {{.Status}}",
                                        check=False).stdout
-            raise AssertionError(f"{error}\n{states}\n{logs.stdout[-2000:]}{logs.stderr[-3000:]}") from None
+            raise AssertionError(f"{error}\n{states}\n{logs.stdout[-2000:]}"
+                                 f"{logs.stderr[-3000:]}") from None
         up("web")
         scheme, port = ("https", 443) if tls != "none" else ("http", 80)
         base = f"{scheme}://example.com"
@@ -552,3 +553,67 @@ def test_compose_serves_through_the_web_server_and_writes_to_the_database(
         assert posted.stdout == "303", posted
         listed = containers.run_in_netns(ns, "curl", "-sS", *resolve, f"{base}/notes")
         assert note in listed.stdout
+
+
+# --- the Kubernetes Deployment, played by podman -----------------------------------------
+
+
+def test_kube_play_runs_the_deployment_read_only_and_its_readiness_probe_passes(
+        rendered, images_ready):
+    project = rendered()
+    tag = build_app_image(project, images_ready)
+    # An overlay of the test's own on the example one: the image `make image` built.
+    overlay = project / "deploy/k8s/overlays/kube-play"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+        "resources": ["../production"],
+        "images": [{"name": "registry.example.com/my-flask-app",
+                    "newName": "localhost/my-flask-app", "newTag": tag}]}))
+    (project / "deploy/k8s/overlays/production/secrets.env").write_text(
+        f"FLASK_SECRET_KEY={KEY}\n")
+    documents = render_k8s(project, "kube-play")
+    played = [doc for doc in documents if doc["kind"] in ("Deployment", "ConfigMap")]
+    # Podman 4.3 finds a pod's Secrets among its own secrets (a Secret in the played file
+    # is not enough), each the Secret's data as a JSON object of base64 values.
+    secrets = [doc for doc in documents if doc["kind"] == "Secret"]
+    deployment = next(doc for doc in played if doc["kind"] == "Deployment")
+    # One pod: every pod podman plays here shares the namespace, and so port 8000.
+    deployment["spec"]["replicas"] = 1
+    manifest = project / "kube-play.yaml"
+    manifest.write_text(yaml.safe_dump_all(played))
+    probe = deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]
+    port = next(p["containerPort"] for p in
+                deployment["spec"]["template"]["spec"]["containers"][0]["ports"]
+                if p["name"] == probe["httpGet"]["port"])
+    with containers.netns() as ns:
+        for secret in secrets:
+            path = project / f"{secret['metadata']['name']}.json"
+            path.write_text(json.dumps({key: value.replace("\n", "")
+                                        for key, value in secret["data"].items()}))
+            ns.podman_secrets.append(secret["metadata"]["name"])
+            containers.podman("secret", "create", secret["metadata"]["name"], str(path))
+        containers.kube_play(ns, manifest)
+        # Podman 4.3 plays no readinessProbe: the test asks it as the kubelet would,
+        # until it passes (bounded).
+        url = f"http://127.0.0.1:{port}{probe['httpGet']['path']}"
+        deadline = time.monotonic() + 60
+        status = ""
+        while time.monotonic() < deadline:
+            status = containers.run_in_netns(
+                ns, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time",
+                str(probe["timeoutSeconds"]), url).stdout
+            if status == "200":
+                break
+            time.sleep(probe["periodSeconds"] / 5)
+        assert status == "200"
+        health = json.loads(containers.run_in_netns(ns, "curl", "-sS", url).stdout)
+        assert health["release"] == tag
+        # The pod's securityContext reached the container.
+        app = next(line.split()[0] for line in containers.podman(
+            "ps", "--format", "{{.Names}} {{.Image}}").stdout.splitlines()
+            if f"localhost/my-flask-app:{tag}" in line)
+        config = json.loads(containers.podman("inspect", app).stdout)[0]
+        assert config["HostConfig"]["ReadonlyRootfs"] is True
+        assert config["Config"]["User"].split(":")[0] == "10001"
+        assert config["EffectiveCaps"] in ([], None)
