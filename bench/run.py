@@ -19,13 +19,15 @@ B = the tutorial recipe) and reports the median and min-max of the runs:
    and template over a new psycopg connection per request (bench/tutorial_notes.py);
 5. failed requests while the project is redeployed under load (`make deploy` on a booted
    server) vs the tutorial's plain `systemctl restart` under the same load;
-6. deploy time with unchanged dependencies, and rollback time (bench/deploys.py).
+6. deploy time with unchanged dependencies, and rollback time (bench/deploys.py);
+7. the container image: a rebuild after a code change with warm caches, and its size,
+   vs the tutorial's one-stage Dockerfile (bench/images.py; podman, as the tests run it).
 
 The servers run in a sandbox (tests/sandbox.py): private network namespace, loopback only.
 The deploy measurements use a booted Debian server in namespaces of its own
 (tests/debian_server.py). Every load run is bounded in time. `--quick` runs each once,
-briefly (the smoke test); `--only serving` (or bootstrap, generation, deploys; repeatable)
-runs only those parts and leaves bench/RESULTS.md alone.
+briefly (the smoke test); `--only serving` (or bootstrap, generation, deploys, images;
+repeatable) runs only those parts and leaves bench/RESULTS.md alone.
 """
 
 import argparse
@@ -47,6 +49,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from conftest import VENV_BIN, locked_requirements, render, require_tool  # noqa: E402
 from deploys import bench_deploys  # noqa: E402
+from images import bench_images  # noqa: E402
 from postgres import SOCKET_DIR, create_database, psql, start_postgresql  # noqa: E402
 from sandbox import Sandbox  # noqa: E402
 from server_install import (  # noqa: E402
@@ -321,6 +324,17 @@ def deploy_rows(deploys: dict[str, list]) -> list[tuple]:
     ]
 
 
+def image_rows(images: dict[str, list[float]]) -> list[tuple]:
+    ours_size, naive_size = images["ours size"][0], images["naive size"][0]
+    return [
+        ("container image rebuild after a code change, warm cache (s)",
+         summary(images["ours"], "s"), summary(images["naive"], "s"),
+         statistics.median(images["naive"]) / statistics.median(images["ours"])),
+        ("container image size (MB)", f"{ours_size:.0f} MB", f"{naive_size:.0f} MB",
+         naive_size / ours_size),
+    ]
+
+
 def machine() -> str:
     nginx = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip()
     return (f"{platform.node()}: {os.cpu_count()} CPUs, Linux {platform.release()}, "
@@ -380,6 +394,7 @@ PARTS = {
                    generation_rows),
     "serving": (bench_serving, serving_rows),
     "deploys": (lambda workdir, runs, seconds: bench_deploys(workdir, runs), deploy_rows),
+    "images": (lambda workdir, runs, seconds: bench_images(workdir, runs), image_rows),
 }
 
 

@@ -22,10 +22,11 @@ def test_quick_benchmark_prints_every_ratio(tmp_path):
                 "100 KB static file: req/s", "gunicorn -w 4 alone",
                 f"{NOTES}: req/s", f"{NOTES}: p99 ms",
                 "first deploy", "release bundle", "redeploy, one idle server",
-                "redeploy under load", "rollback"):
+                "redeploy under load", "rollback",
+                "container image rebuild after a code change", "container image size"):
         assert re.search(rf"^\| [^|]*{re.escape(row)}.*\|$", result.stdout, re.MULTILINE), row
     ratios = re.findall(r"\| ([0-9.]+)x \|$", result.stdout, re.MULTILINE)
-    assert len(ratios) == 14 and all(float(r) > 0 for r in ratios), result.stdout
+    assert len(ratios) == 16 and all(float(r) > 0 for r in ratios), result.stdout
     # A page reading the database through the app's pool must beat one that opens a
     # connection per request (about 4x on a 2-core VM), even in the short run.
     notes = re.search(rf"^\| {re.escape(NOTES)}: req/s[^|]*\|[^|]*\|[^|]*\| ([0-9.]+)x \|$",

@@ -191,7 +191,8 @@ def test_k8s_objects_validate_and_pods_are_restricted(combo):
     documents = render_k8s(combo)
     kinds = sorted(doc["kind"] for doc in documents)
     database = answers_of(combo)["database"]
-    expected = ["ConfigMap", "Deployment", "Ingress", "NetworkPolicy", "Secret", "Service"]
+    expected = ["ConfigMap", "Deployment", "Ingress", "Namespace", "NetworkPolicy", "Secret",
+                "Service"]
     expected += (["PersistentVolumeClaim"] if database == "sqlite"
                  else ["HorizontalPodAutoscaler", "PodDisruptionBudget"])
     assert kinds == sorted(expected)
@@ -218,6 +219,11 @@ def test_k8s_objects_validate_and_pods_are_restricted(combo):
         assert strategy["type"] == "Recreate" and deployment["spec"]["replicas"] == 1
     else:
         assert strategy["rollingUpdate"]["maxUnavailable"] == 0
+        # The autoscaler owns the count: an apply must not reset it.
+        assert "replicas" not in deployment["spec"]
+    # The namespace admits only pods that pass the restricted profile.
+    namespace = next(doc for doc in documents if doc["kind"] == "Namespace")
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
     init = [container["command"] for container in pod.get("initContainers", [])]
     assert init == ([] if database == "none" else
                     [["flask", "--app", "my_flask_app.wsgi", "db", "upgrade"]])
@@ -537,22 +543,41 @@ def test_compose_serves_through_the_web_server_and_writes_to_the_database(
         # The web server's site file is in front: its security headers, its TLS.
         assert "x-content-type-options: nosniff" in page.stdout.lower()
         assert f'"release":"{tag}"' in page.stdout.replace(" ", "")
-        if database == "none":
-            return
-        # A write through the whole stack lands in the database, and reads back.
-        note = f"compose-{ns.name}"
-        jar = ["--cookie-jar", str(tmp_path / "jar"), "--cookie", str(tmp_path / "jar")]
-        form = containers.run_in_netns(ns, "curl", "-sS", *jar, *resolve, f"{base}/notes")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', form.stdout)
-        assert token, form.stdout[-2000:]
-        posted = containers.run_in_netns(ns, "curl", "-sS", "-o", "/dev/null", "-w",
-                                         "%{http_code}", *jar, *resolve,
-                                         "--data-urlencode", f"text={note}",
-                                         "--data-urlencode", f"csrf_token={token[1]}",
-                                         f"{base}/notes")
-        assert posted.stdout == "303", posted
-        listed = containers.run_in_netns(ns, "curl", "-sS", *resolve, f"{base}/notes")
-        assert note in listed.stdout
+        if tls == "letsencrypt":
+            # Renewals: a challenge certbot writes on the host is served over plain HTTP.
+            challenge = tmp_path / "acme/.well-known/acme-challenge"
+            challenge.mkdir(parents=True)
+            (challenge / "token-1").write_text("token-1.key\n")
+            answer = containers.run_in_netns(
+                ns, "curl", "-sS", "--resolve", "example.com:80:127.0.0.1",
+                "http://example.com/.well-known/acme-challenge/token-1")
+            assert answer.stdout == "token-1.key\n", answer
+        if database != "none":
+            write_a_note(ns, base, resolve, tmp_path)
+        # The stop signal reaches the web server itself, which exits cleanly at once.
+        started = time.monotonic()
+        containers.podman("stop", "--time", "20", f"{name}_web_1")
+        stopped = time.monotonic() - started
+        code = containers.podman("inspect", f"{name}_web_1", "--format",
+                                 "{{.State.ExitCode}}").stdout.strip()
+        assert code == "0" and stopped < 10, (code, stopped)
+
+
+def write_a_note(ns, base: str, resolve: list[str], tmp_path: Path) -> None:
+    """A write through the whole stack lands in the database, and reads back."""
+    note = f"compose-{ns.name}"
+    jar = ["--cookie-jar", str(tmp_path / "jar"), "--cookie", str(tmp_path / "jar")]
+    form = containers.run_in_netns(ns, "curl", "-sS", *jar, *resolve, f"{base}/notes")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.stdout)
+    assert token, form.stdout[-2000:]
+    posted = containers.run_in_netns(ns, "curl", "-sS", "-o", "/dev/null", "-w",
+                                     "%{http_code}", *jar, *resolve,
+                                     "--data-urlencode", f"text={note}",
+                                     "--data-urlencode", f"csrf_token={token[1]}",
+                                     f"{base}/notes")
+    assert posted.stdout == "303", posted
+    listed = containers.run_in_netns(ns, "curl", "-sS", *resolve, f"{base}/notes")
+    assert note in listed.stdout
 
 
 # --- the Kubernetes Deployment, played by podman -----------------------------------------

@@ -169,3 +169,41 @@ def test_update_refuses_a_second_server_for_a_project_kept_in_sqlite(template_re
     assert git(project, "status", "--porcelain") == ""
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert (answers["database"], answers["deploy_hosts"]) == ("sqlite", "example.com")
+
+
+def test_a_project_made_before_the_containers_question_can_keep_them_out(
+        template_repo, tmp_path):
+    """A template release from before the `containers` question (its files absent), then
+    an update to one that has it: `--data containers=false`, as the generated README
+    says, adds no container file and leaves the user's own compose.yaml alone; plain
+    `--defaults` brings them (the question's default, as for a new project)."""
+    config = template_repo / "copier.yml"
+    current = config.read_text()
+    question = current[current.index("containers:\n  type: bool"):]
+    question = question[:question.index("\n\n") + 2]
+    older = current.replace(question, "").replace(
+        "default: \"{{ 'yes' if containers and app_server != 'mod_wsgi' else '' }}\"",
+        'default: ""')
+    assert older != current and "containers:" not in older.split("container_files:")[0]
+    config.write_text(older)
+    commit_all(template_repo, "template v0.0.9, before the containers question")
+    git(template_repo, "tag", "v0.0.9")
+    git(template_repo, "checkout", "-q", "v0.1.0", "--", "copier.yml")
+    commit_all(template_repo, "template v0.1.1, with the containers question")
+    git(template_repo, "tag", "v0.1.1")
+
+    for keep_out in (True, False):
+        dest = render(tmp_path / f"old-{keep_out}", src=template_repo, vcs_ref="v0.0.9")
+        assert not (dest / "Containerfile").exists()
+        git(dest, "init", "-q", "-b", "main")
+        (dest / "compose.yaml").write_text("services: {}  # the user's own\n")
+        commit_all(dest, "generated from v0.0.9, with a compose file of our own")
+        copier.run_update(dest, data={"containers": False} if keep_out else {},
+                          defaults=True, overwrite=True, unsafe=False, vcs_ref="v0.1.1",
+                          quiet=True, settings=copier.Settings())
+        for name in ("Containerfile", ".dockerignore", "deploy/k8s"):
+            assert (dest / name).exists() != keep_out, name
+        answers = yaml.safe_load((dest / ".copier-answers.yml").read_text())
+        assert answers["containers"] is not keep_out
+        if keep_out:
+            assert (dest / "compose.yaml").read_text() == "services: {}  # the user's own\n"
