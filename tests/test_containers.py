@@ -19,7 +19,7 @@ from pathlib import Path
 import containers
 import pytest
 import yaml
-from conftest import VENV_BIN, require_tool
+from conftest import VENV_BIN, locked_requirements, require_tool
 
 pytestmark = pytest.mark.containers
 
@@ -326,6 +326,13 @@ def test_image_runs_read_only_as_non_root_and_stops_without_dropping_a_request(
     size = int(containers.podman("image", "inspect", image, "--format", "{{.Size}}").stdout)
     print(f"image {image}: {size / 1e6:.0f} MB")
     assert size < 200e6
+    # The venv is this project's lock, not a cached layer of another's (podman 4 reused
+    # one when the lock was bind-mounted into the build rather than copied).
+    distribution = {"gunicorn": "gunicorn", "uwsgi": "pyuwsgi"}[app_server]
+    installed = containers.podman("run", "--rm", "--network", "none", image, "python3", "-c",
+                                  "import importlib.metadata as m, sys;"
+                                  "print(m.version(sys.argv[1]))", distribution).stdout
+    assert installed.strip() == locked_requirements(project)[distribution]
     with containers.netns() as ns:
         name = run_app(ns, image, name=f"app-{app_server}-{ns.name}")
         containers.wait_until_healthy(name, timeout=60)
