@@ -459,10 +459,14 @@ def self_signed_letsencrypt(directory: Path, domain: str) -> None:
                    check=True, capture_output=True, timeout=60)
 
 
+# Each with a slug of its own: compose.yaml names its images <slug>:latest, and tests
+# running side by side must not build over each other's.
 @pytest.mark.parametrize("answers", [
-    {"database": "postgresql"},
-    {"web_server": "lighttpd", "app_server": "uwsgi", "tls": "none", "database": "sqlite"},
-    {"web_server": "apache", "app_server": "gunicorn", "tls": "custom", "database": "none"},
+    {"project_slug": "compose-pg", "database": "postgresql"},
+    {"project_slug": "compose-sqlite", "web_server": "lighttpd", "app_server": "uwsgi",
+     "tls": "none", "database": "sqlite"},
+    {"project_slug": "compose-apache", "web_server": "apache", "app_server": "gunicorn",
+     "tls": "custom", "database": "none"},
 ], ids=["nginx-gunicorn-letsencrypt-postgresql", "lighttpd-uwsgi-none-sqlite",
         "apache-gunicorn-custom-none"])
 def test_compose_serves_through_the_web_server_and_writes_to_the_database(
@@ -476,7 +480,7 @@ def test_compose_serves_through_the_web_server_and_writes_to_the_database(
     tag = build_app_image(project, images_ready)
     # The web server's image, and PostgreSQL's, made before `compose up`: podman-compose
     # builds without a network, so its build must find every layer made already.
-    containers.build(project, "localhost/my-flask-app-web:latest",
+    containers.build(project, f"localhost/{answers['project_slug']}-web:latest",
                      containerfile=project / "Containerfile", target="web")
     env_file = f"FLASK_SECRET_KEY={KEY}\n"
     if database == "postgresql":

@@ -157,6 +157,8 @@ SPEC = json.loads(r'''{
   "container_base_image": "__container_base_image",
   "container_uv_image": "__container_uv_image",
   "container_web_packages": "__container_web_packages",
+  "container_web_command": "__container_web_command",
+  "container_web_stop_signal": "__container_web_stop_signal",
   "container_uid": "__container_uid",
   "container_postgres_image": "__container_postgres_image"
  },
