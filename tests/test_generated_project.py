@@ -71,10 +71,38 @@ def test_bootstrap_then_its_own_tests_and_lint_pass(rendered, tmp_path, answers)
         assert "tests/test_database.py ..." in tests.stdout, tests.stdout
     lint = run([make, "lint"], cwd=project, env=tool_env())
     assert lint.returncode == 0, lint.stdout + lint.stderr
+    if not answers:
+        pre_commit_agrees_with_make_lint(project, tmp_path, make)
 
     # Re-running is safe and quick: the second bootstrap changes nothing.
     again = run([make, "bootstrap"], cwd=project, env=tool_env())
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+def pre_commit_agrees_with_make_lint(project: Path, tmp_path: Path, make: str) -> None:
+    """The pre-commit hooks pass where `make lint` does, run from the project's venv with
+    nothing downloaded (an empty PRE_COMMIT_HOME keeps only its own database), and both
+    fail on the conflict markers `copier update` can leave."""
+    home = tmp_path / "pre-commit-home"
+    env = tool_env(PRE_COMMIT_HOME=str(home))
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=project, check=True)
+    pre_commit = [str(project / ".venv/bin/pre-commit"), "run", "--all-files"]
+    hooks = run(pre_commit, cwd=project, env=env)
+    assert hooks.returncode == 0, hooks.stdout + hooks.stderr
+    for hook in ("ruff check", "ruff format --check", "shellcheck", "yamllint",
+                 "no merge conflict markers"):
+        assert re.search(rf"^{re.escape(hook)}\.+Passed$", hooks.stdout, re.MULTILINE), hook
+    assert sorted(path.name for path in home.iterdir()) <= ["README", "db.db"]
+
+    # In a file no other check parses, as copier update leaves them in the README.
+    readme = project / "README.md"
+    readme.write_text(readme.read_text() + "<<<<<<< HEAD\nours\n=======\ntheirs\n"
+                      ">>>>>>> template\n")
+    subprocess.run(["git", "add", "-A"], cwd=project, check=True)
+    assert run(pre_commit, cwd=project, env=env).returncode != 0
+    lint = run([make, "lint"], cwd=project, env=tool_env())
+    assert lint.returncode != 0 and "conflict markers" in lint.stderr, lint.stderr
 
 
 def locked_versions(project: Path) -> dict[str, str]:
