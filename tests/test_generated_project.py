@@ -114,7 +114,8 @@ def locked_versions(project: Path) -> dict[str, str]:
 def installed_versions(project: Path) -> dict[str, str]:
     freeze = run([str(project / ".venv/bin/python"), "-m", "pip", "list", "--format=freeze"],
                  cwd=project)
-    return {line.split("==")[0].lower(): line.split("==")[1]
+    # Names as the lock spells them (PEP 503): pip lists pre_commit for pre-commit.
+    return {re.sub(r"[-_.]+", "-", line.split("==")[0]).lower(): line.split("==")[1]
             for line in freeze.stdout.splitlines() if "==" in line}
 
 
