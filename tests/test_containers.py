@@ -11,6 +11,7 @@ tests make, never on a podman bridge.
 
 import json
 import re
+import shutil
 import subprocess
 import threading
 import time
@@ -76,9 +77,15 @@ COMBOS = {
 }
 
 
+def private_copy(project: Path, tmp_path: Path) -> Path:
+    """A copy this test may write into (secrets.env, manifests, a git repo): the rendered
+    projects are shared by the session's other tests, which lint every file."""
+    return Path(shutil.copytree(project, tmp_path / project.name))
+
+
 @pytest.fixture(params=list(COMBOS), ids=list(COMBOS))
-def combo(request, rendered):
-    return rendered(**COMBOS[request.param])
+def combo(request, rendered, tmp_path):
+    return private_copy(rendered(**COMBOS[request.param]), tmp_path)
 
 
 def test_containerfile_passes_hadolint_and_pins_the_lock_s_uv(combo):
@@ -319,8 +326,8 @@ print(json.dumps(results))
 
 @pytest.mark.parametrize("app_server", ["gunicorn", "uwsgi"])
 def test_image_runs_read_only_as_non_root_and_stops_without_dropping_a_request(
-        rendered, images_ready, app_server):
-    project = rendered(app_server=app_server)
+        rendered, images_ready, tmp_path, app_server):
+    project = private_copy(rendered(app_server=app_server), tmp_path)
     tag = build_app_image(project, images_ready)
     image = f"localhost/my-flask-app:{tag}"
     size = int(containers.podman("image", "inspect", image, "--format", "{{.Size}}").stdout)
@@ -471,7 +478,7 @@ def self_signed_letsencrypt(directory: Path, domain: str) -> None:
         "apache-gunicorn-custom-none"])
 def test_compose_serves_through_the_web_server_and_writes_to_the_database(
         rendered, images_ready, tmp_path, request, answers):
-    project = rendered(**answers)
+    project = private_copy(rendered(**answers), tmp_path)
     database, tls = answers["database"], answers.get("tls", "letsencrypt")
     # `make up` refuses to start without the settings file, and says what to do.
     refused = subprocess.run(["make", "up"], cwd=project, capture_output=True, text=True,
@@ -595,8 +602,8 @@ def write_a_note(ns, base: str, resolve: list[str], tmp_path: Path) -> None:
 
 
 def test_kube_play_runs_the_deployment_read_only_and_its_readiness_probe_passes(
-        rendered, images_ready):
-    project = rendered()
+        rendered, images_ready, tmp_path):
+    project = private_copy(rendered(), tmp_path)
     tag = build_app_image(project, images_ready)
     # An overlay of the test's own on the example one: the image `make image` built.
     overlay = project / "deploy/k8s/overlays/kube-play"
