@@ -33,12 +33,6 @@ RUNTIME_PACKAGES = {"flask", "werkzeug", "jinja2", "markupsafe", "itsdangerous",
                     "blinker", "gunicorn", "packaging"}
 
 
-def base_images(project: Path) -> dict[str, str]:
-    text = (project / "Containerfile").read_text()
-    return dict(line.removeprefix("ARG ").split("=", 1) for line in text.splitlines()
-                if line.startswith(("ARG BASE_IMAGE=", "ARG UV_IMAGE=")))
-
-
 def touch_code(project: Path, run: int) -> None:
     views = next((project / "src").glob("*/views.py"))
     views.write_text(views.read_text() + f"# edit {run}\n")
@@ -50,9 +44,7 @@ def image_size(tag: str) -> float:
 
 def bench_images(workdir: Path, runs: int) -> dict[str, list[float]]:
     ours = render(workdir / "image-ours")
-    images = base_images(ours)
-    containers.ensure_base_image(images["BASE_IMAGE"])
-    containers.ensure_uv_image(images["UV_IMAGE"])
+    images = containers.ensure_containerfile_images(ours)
     naive = render(workdir / "image-naive")
     locked = locked_requirements(naive)
     (naive / "requirements.txt").write_text(

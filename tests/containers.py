@@ -371,6 +371,21 @@ UV_REF = re.compile(r"^ghcr\.io/astral-sh/uv:(\d+\.\d+\.\d+)$")
 UV_WHEEL_PLATFORM = "musllinux_1_1_x86_64"
 
 
+def containerfile_images(project: Path) -> dict[str, str]:
+    """The images a generated project's Containerfile starts FROM: its BASE_IMAGE and
+    UV_IMAGE arguments."""
+    text = (project / "Containerfile").read_text()
+    return dict(re.findall(r"^ARG (BASE_IMAGE|UV_IMAGE)=(\S+)$", text, re.MULTILINE))
+
+
+def ensure_containerfile_images(project: Path) -> dict[str, str]:
+    """Both of them, made here (no registry is reachable); their references returned."""
+    images = containerfile_images(project)
+    ensure_base_image(images["BASE_IMAGE"])
+    ensure_uv_image(images["UV_IMAGE"])
+    return images
+
+
 def uv_wheel(version: str) -> Path:
     """That version's uv wheel from PyPI, downloaded once into the cache."""
     wheels = cache_dir() / "wheels"

@@ -20,7 +20,7 @@ from pathlib import Path
 import containers
 import pytest
 import yaml
-from conftest import VENV_BIN, locked_requirements, require_tool
+from conftest import VENV_BIN, commit_all, git, locked_requirements, require_tool
 
 pytestmark = pytest.mark.containers
 
@@ -34,18 +34,6 @@ def answers_of(project: Path) -> dict:
     return yaml.safe_load((project / ".copier-answers.yml").read_text())
 
 
-def containerfile_images(project: Path) -> dict[str, str]:
-    text = (project / "Containerfile").read_text()
-    return dict(re.findall(r"^ARG (BASE_IMAGE|UV_IMAGE)=(\S+)$", text, re.MULTILINE))
-
-
-def commit_all(project: Path) -> None:
-    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
-    subprocess.run(["git", "add", "-A"], cwd=project, check=True)
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit",
-                    "-qm", "generated"], cwd=project, check=True)
-
-
 def make(project: Path, *targets: str, timeout: float = 900, **variables: str):
     result = subprocess.run(
         ["make", *targets, *(f"{name}={value}" for name, value in variables.items())],
@@ -54,16 +42,6 @@ def make(project: Path, *targets: str, timeout: float = 900, **variables: str):
     assert result.returncode == 0, (
         f"make {' '.join(targets)}:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
     return result
-
-
-@pytest.fixture(scope="module")
-def images_ready():
-    """The base and uv images every generated Containerfile starts from."""
-    def ensure(project: Path) -> None:
-        refs = containerfile_images(project)
-        containers.ensure_base_image(refs["BASE_IMAGE"])
-        containers.ensure_uv_image(refs["UV_IMAGE"])
-    return ensure
 
 
 # --- the files themselves (no engine needed) --------------------------------------------
@@ -96,7 +74,7 @@ def test_containerfile_passes_hadolint_and_pins_the_lock_s_uv(combo):
     # The build stage's uv is the one the project's lock pins (and bootstrap installs).
     locked_uv = re.search(r"^uv==(\S+)", (combo / "requirements-dev.txt").read_text(),
                           re.MULTILINE)[1]
-    assert containerfile_images(combo)["UV_IMAGE"] == f"ghcr.io/astral-sh/uv:{locked_uv}"
+    assert containers.containerfile_images(combo)["UV_IMAGE"] == f"ghcr.io/astral-sh/uv:{locked_uv}"
 
 
 @pytest.mark.parametrize(("python", "base"), [
@@ -106,7 +84,7 @@ def test_containerfile_passes_hadolint_and_pins_the_lock_s_uv(combo):
 ])
 def test_the_image_runs_the_servers_python(rendered, python, base):
     project = rendered(python_version=python)
-    assert containerfile_images(project)["BASE_IMAGE"].startswith(base)
+    assert containers.containerfile_images(project)["BASE_IMAGE"].startswith(base)
 
 
 def test_no_container_files_with_mod_wsgi_and_the_readme_says_why(rendered):
@@ -244,11 +222,12 @@ def test_k8s_objects_validate_and_pods_are_restricted(combo):
 # --- the image, built and run by podman --------------------------------------------------
 
 
-def build_app_image(project: Path, images_ready) -> str:
+def build_app_image(project: Path) -> str:
     """`make image`, as a user runs it; returns the image's tag (the commit)."""
     if not (project / ".git").exists():
-        commit_all(project)
-    images_ready(project)
+        git(project, "init", "-q")
+        commit_all(project, "generated")
+    containers.ensure_containerfile_images(project)
     make(project, "image", IMAGE_BUILD_ARGS=BUILD_ARGS)
     return subprocess.run(["git", "describe", "--always", "--dirty"], cwd=project,
                           capture_output=True, text=True, check=True).stdout.strip()
@@ -326,9 +305,9 @@ print(json.dumps(results))
 
 @pytest.mark.parametrize("app_server", ["gunicorn", "uwsgi"])
 def test_image_runs_read_only_as_non_root_and_stops_without_dropping_a_request(
-        rendered, images_ready, tmp_path, app_server):
+        rendered, tmp_path, app_server):
     project = private_copy(rendered(app_server=app_server), tmp_path)
-    tag = build_app_image(project, images_ready)
+    tag = build_app_image(project)
     image = f"localhost/my-flask-app:{tag}"
     size = int(containers.podman("image", "inspect", image, "--format", "{{.Size}}").stdout)
     print(f"image {image}: {size / 1e6:.0f} MB")
@@ -477,14 +456,14 @@ def self_signed_letsencrypt(directory: Path, domain: str) -> None:
 ], ids=["nginx-gunicorn-letsencrypt-postgresql", "lighttpd-uwsgi-none-sqlite",
         "apache-gunicorn-custom-none"])
 def test_compose_serves_through_the_web_server_and_writes_to_the_database(
-        rendered, images_ready, tmp_path, request, answers):
+        rendered, tmp_path, request, answers):
     project = private_copy(rendered(**answers), tmp_path)
     database, tls = answers["database"], answers.get("tls", "letsencrypt")
     # `make up` refuses to start without the settings file, and says what to do.
     refused = subprocess.run(["make", "up"], cwd=project, capture_output=True, text=True,
                              timeout=60)
     assert refused.returncode != 0 and "cp deploy/app.env.example .env" in refused.stderr
-    tag = build_app_image(project, images_ready)
+    tag = build_app_image(project)
     # The web server's image, and PostgreSQL's, made before `compose up`: podman-compose
     # builds without a network, so its build must find every layer made already.
     containers.build(project, f"localhost/{answers['project_slug']}-web:latest",
@@ -492,7 +471,7 @@ def test_compose_serves_through_the_web_server_and_writes_to_the_database(
     env_file = f"FLASK_SECRET_KEY={KEY}\n"
     if database == "postgresql":
         ensure_postgres_image("docker.io/library/postgres:15-bookworm",
-                              containerfile_images(project)["BASE_IMAGE"])
+                              containers.containerfile_images(project)["BASE_IMAGE"])
         env_file += "POSTGRES_PASSWORD=compose-test-password\n"
     (project / ".env").write_text(env_file)
     environment = containers.podman_env({"RELEASE_ID": tag})
@@ -602,9 +581,9 @@ def write_a_note(ns, base: str, resolve: list[str], tmp_path: Path) -> None:
 
 
 def test_kube_play_runs_the_deployment_read_only_and_its_readiness_probe_passes(
-        rendered, images_ready, tmp_path):
+        rendered, tmp_path):
     project = private_copy(rendered(), tmp_path)
-    tag = build_app_image(project, images_ready)
+    tag = build_app_image(project)
     # An overlay of the test's own on the example one: the image `make image` built.
     overlay = project / "deploy/k8s/overlays/kube-play"
     overlay.mkdir()
