@@ -145,10 +145,13 @@ class Lab:
 
     def _start(self, root: Path, name: str, netns: str) -> subprocess.Popen:
         log = open(self.workdir / f"{name}.console.log", "ab")  # noqa: SIM115
+        # CAP_NET_ADMIN, which a server's root has and nspawn withholds unless it makes
+        # the network itself: provision loads a firewall (in the server's own namespace).
         return subprocess.Popen(
             ["systemd-nspawn", "--quiet", "--boot", "--keep-unit", "--register=no",
              f"--directory={root}", f"--machine={name}", f"--hostname={name}",
-             f"--network-namespace-path=/run/netns/{netns}", "--console=passive"],
+             f"--network-namespace-path=/run/netns/{netns}", "--capability=CAP_NET_ADMIN",
+             "--console=passive"],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def reboot(self, server: Server, deadline_s: float = 60) -> None:

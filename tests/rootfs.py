@@ -27,6 +27,8 @@ PACKAGES = [
     "lighttpd", "lighttpd-mod-openssl", "lighttpd-mod-deflate", "lighttpd-modules-lua", "certbot",
     # the database a project with database=postgresql provisions (server and client)
     "postgresql",
+    # the baseline every server gets: its firewall and its security updates
+    "nftables", "unattended-upgrades",
     # debootstrap does not resolve virtual packages: python3-cryptography (certbot) needs
     # python3-cffi-backend-api-*, which this package provides
     "python3-cffi-backend",
