@@ -17,7 +17,16 @@ from pathlib import Path
 import pytest
 from conftest import git
 from debian_server import Lab
-from test_deploy import DOMAIN, Fleet, committed_project, recap, start_load
+from test_deploy import (
+    DOMAIN,
+    Fleet,
+    committed_project,
+    connects_from,
+    connects_from_client,
+    listen,
+    recap,
+    start_load,
+)
 from test_units import MAX_EXPOSURE, exposure
 
 pytestmark = [pytest.mark.slow, pytest.mark.deploy]
@@ -98,6 +107,9 @@ def test_provision_installs_postgresql_once_and_changes_nothing_the_second_time(
     # Only the database server runs PostgreSQL; web2 has the client programs.
     assert web2.run("systemctl is-active postgresql", check=False).stdout.strip() != "active"
     assert web2.run("command -v pg_dump").returncode == 0
+    # PostgreSQL listens on the network, and its firewall lets in web2 alone.
+    assert connects_from(web2, web1.address, 5432)
+    assert not connects_from_client(pg.lab, web1.address, 5432)
     again = recap(pg.make("provision").stdout)
     assert {host: counts["changed"] for host, counts in again.items()} == {
         "web1": 0, "web2": 0}, again
@@ -331,6 +343,13 @@ def test_a_database_server_that_serves_no_site(rendered, tmp_path):
         assert web1.run("systemctl is-active postgresql", check=False).stdout.strip() != "active"
         assert db1.run("systemctl is-active nginx", check=False).stdout.strip() != "active"
         assert db1.run("test -e /srv/my-flask-app", check=False).returncode != 0
+        # Its firewall: PostgreSQL for web1 alone, and no web ports (a listener on 80
+        # answers inside only).
+        assert connects_from(web1, db1.address, 5432)
+        assert not connects_from_client(lab, db1.address, 5432)
+        listen(db1, 80)
+        assert not connects_from_client(lab, db1.address, 80)
+        assert connects_from_client(lab, web1.address, 80)
         assert_hardened(web1)
         # pg_dump and the restore over TLS with the password, from web1.
         name = re.search(r"backed up the database to \S+/(\S+\.dump)",

@@ -43,13 +43,14 @@ class Fleet:
             "ansible_ssh_common_args='-o StrictHostKeyChecking=no "
             "-o UserKnownHostsFile=/dev/null'\n")
 
-    def make(self, *target: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def make(self, *target: str, check: bool = True,
+             ansible_args: str = "") -> subprocess.CompletedProcess[str]:
         """A make target of the generated project, run from the client namespace."""
         result = self.lab.client(
             ["make", "-C", str(self.project), *target, f"INVENTORY={self.inventory}",
              # the test servers have no package mirror: everything is installed already
-             "ANSIBLE_ARGS=-e apt_update_cache=false"], check=False, timeout=900,
-            env=self.ansible_env())
+             f"ANSIBLE_ARGS=-e apt_update_cache=false {ansible_args}"], check=False,
+            timeout=900, env=self.ansible_env())
         if check and result.returncode != 0:
             pytest.fail(f"make {' '.join(target)} exited {result.returncode}:\n"
                         f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
@@ -160,6 +161,114 @@ def test_provision_twice_changes_nothing_the_second_time(fleet):
         assert mode.strip() == "root:my-flask-app 640"
         # A line someone appends later must start on a line of its own.
         assert server.run("tail -c 1 /srv/my-flask-app/shared/app.env").stdout == "\n"
+
+
+# A TCP connection to address:port, given up after 2 s: what a dropped packet looks like.
+CONNECT = "timeout 2 bash -c '</dev/tcp/{}/{}'"
+
+
+def connects_from_client(lab: Lab, address: str, port: int) -> bool:
+    return lab.client(["sh", "-c", CONNECT.format(address, port)], check=False).returncode == 0
+
+
+def connects_from(server, address: str, port: int) -> bool:
+    return server.run(CONNECT.format(address, port), check=False).returncode == 0
+
+
+def listen(server, port: int) -> None:
+    """A throwaway HTTP server on every address of `server`, answering on 127.0.0.1."""
+    server.run(f"mkdir -p /run/probe && systemd-run --quiet --collect --unit=probe-{port} "
+               f"python3 -m http.server {port} --bind 0.0.0.0 --directory /run/probe")
+    for _ in range(50):
+        if connects_from(server, "127.0.0.1", port):
+            return
+        time.sleep(0.1)
+    pytest.fail(f"{server.name}: nothing listens on {port}")
+
+
+def test_the_firewall_lets_in_ssh_and_the_site_and_drops_the_rest(fleet):
+    for server in fleet.servers:
+        for port in (443, 8081):  # nothing of the site's on either (tls=none)
+            listen(server, port)
+        try:
+            assert fleet.lab.ssh(server, "true").returncode == 0
+            for port in (80, 443):
+                assert connects_from_client(fleet.lab, server.address, port), port
+            # The firewall, not the listener: it answers inside.
+            assert not connects_from_client(fleet.lab, server.address, 8081)
+            assert connects_from(server, "127.0.0.1", 8081)
+        finally:
+            server.run("systemctl stop probe-443 probe-8081")
+        # Loaded again at boot, through Debian's nftables.service.
+        assert server.run("systemctl is-enabled nftables").stdout.strip() == "enabled"
+
+
+def test_ssh_takes_keys_alone_and_no_root_login(fleet):
+    lab = fleet.lab
+    for server in fleet.servers:
+        password = lab.client(["ssh", *lab.ssh_options(), "-o", "PubkeyAuthentication=no",
+                               "-o", "PreferredAuthentications=password,keyboard-interactive",
+                               f"{DEPLOY_USER}@{server.address}", "true"], check=False)
+        # The server offers nothing but keys.
+        assert password.returncode == 255
+        assert "Permission denied (publickey)." in password.stderr, password.stderr
+        # root's authorized key (the test servers have one) no longer lets it in.
+        root = lab.ssh(server, "true", user="root", check=False)
+        assert root.returncode == 255 and "Permission denied (publickey)." in root.stderr
+        assert lab.ssh(server, "sudo -n true").returncode == 0
+        settings = server.run("sshd -T").stdout.splitlines()
+        for wanted in ("passwordauthentication no", "kbdinteractiveauthentication no",
+                       "permitrootlogin no"):
+            assert wanted in settings, wanted
+
+
+def test_security_updates_install_daily_and_the_journal_is_capped(fleet):
+    for server in fleet.servers:
+        apt = server.run("apt-config dump").stdout.splitlines()
+        assert 'APT::Periodic::Update-Package-Lists "1";' in apt
+        assert 'APT::Periodic::Unattended-Upgrade "1";' in apt
+        assert 'Unattended-Upgrade::Automatic-Reboot "false";' in apt
+        # The test image turns the timers off; provision turns them on, as Debian has them.
+        timers = "apt-daily.timer apt-daily-upgrade.timer"
+        assert server.run(f"systemctl is-enabled {timers}").stdout.split() == ["enabled"] * 2
+        assert server.run(f"systemctl is-active {timers}").stdout.split() == ["active"] * 2
+        # Security updates alone: Debian's default list takes point releases too.
+        dry_run = server.run("unattended-upgrade --dry-run -v").stdout
+        assert ("Allowed origins are: origin=Debian,codename=bookworm-security,"
+                "label=Debian-Security, origin=Debian,codename=bookworm,label=Debian-Security\n"
+                ) in dry_run, dry_run
+        journal = server.run("journalctl -b -u systemd-journald -o cat").stdout
+        assert re.findall(r"System Journal .* max (\S+),", journal)[-1] == "500.0M", journal
+
+
+def test_provision_stops_at_a_server_whose_python_is_not_the_projects(fleet):
+    result = fleet.make("provision", "LIMIT=web1", ansible_args="-e python_version=3.12",
+                        check=False)
+    said = " ".join(result.stdout.split())  # Ansible's YAML output folds long lines
+    assert result.returncode != 0
+    assert ("web1 runs Python 3.11 (/usr/bin/python3), but this project's releases are "
+            "built for Python 3.12") in said, result.stdout[-3000:]
+    assert ("Use servers with Python 3.12 (Ubuntu 24.04), or answer python_version=3.11 "
+            "for these (copier update --data python_version=3.11)") in said
+    assert recap(result.stdout)["web1"]["changed"] == 0
+
+
+def test_provision_refuses_to_lock_out_ansible_logging_in_as_root(fleet):
+    """On a fresh server root may log in with its key: provision stops before it would
+    refuse root logins, and says how to log in instead."""
+    web2, drop_in = fleet.servers[1], "/etc/ssh/sshd_config.d/10-baseline.conf"
+    web2.run(f"mv {drop_in} /root/drop-in.kept && systemctl reload ssh")
+    try:
+        result = fleet.make("provision", "LIMIT=web2", ansible_args="-e ansible_user=root",
+                            check=False)
+        said = " ".join(result.stdout.split())
+        assert result.returncode != 0
+        assert ("Ansible logs in to web2 as root, and this server is about to refuse root "
+                "logins: log in as a user with passwordless sudo instead") in said, said[-3000:]
+        assert recap(result.stdout)["web2"]["changed"] == 0
+        assert web2.run(f"test -e {drop_in}", check=False).returncode != 0
+    finally:
+        web2.run(f"mv /root/drop-in.kept {drop_in} && systemctl reload ssh")
 
 
 def test_deploy_serves_the_committed_code_on_every_server(fleet):

@@ -155,4 +155,6 @@ def test_after_a_reboot_the_site_answers_with_no_manual_step(fleet):
     seconds = time.monotonic() - start
     assert server.run(f"systemctl is-active my-flask-app.socket {SERVICE} nginx").stdout \
         .split() == ["active"] * 3
+    # The firewall is back too.
+    assert "policy drop;" in server.run("nft list chain inet baseline input").stdout
     print(f"\nsite answering {seconds:.1f} s after `systemctl reboot`")
