@@ -255,10 +255,13 @@ def test_provision_stops_at_a_server_whose_python_is_not_the_projects(fleet):
 
 def test_provision_refuses_to_lock_out_ansible_logging_in_as_root(fleet):
     """On a fresh server root may log in with its key: provision stops before it would
-    refuse root logins, and says how to log in instead."""
-    web2, drop_in = fleet.servers[1], "/etc/ssh/sshd_config.d/10-baseline.conf"
+    refuse root logins, and says how to log in instead. Run as the deploy user, it puts
+    back what went missing: the SSH settings (sshd reloaded) and a flushed firewall."""
+    lab, web2 = fleet.lab, fleet.servers[1]
+    drop_in = "/etc/ssh/sshd_config.d/10-baseline.conf"
     web2.run(f"mv {drop_in} /root/drop-in.kept && systemctl reload ssh")
     try:
+        assert lab.ssh(web2, "true", user="root").returncode == 0
         result = fleet.make("provision", "LIMIT=web2", ansible_args="-e ansible_user=root",
                             check=False)
         said = " ".join(result.stdout.split())
@@ -267,8 +270,16 @@ def test_provision_refuses_to_lock_out_ansible_logging_in_as_root(fleet):
                 "logins: log in as a user with passwordless sudo instead") in said, said[-3000:]
         assert recap(result.stdout)["web2"]["changed"] == 0
         assert web2.run(f"test -e {drop_in}", check=False).returncode != 0
+
+        web2.run("nft flush ruleset")
+        fleet.make("provision", "LIMIT=web2")
+        assert lab.ssh(web2, "true", user="root", check=False).returncode == 255
+        listen(web2, 8081)
+        assert not connects_from_client(lab, web2.address, 8081)
     finally:
-        web2.run(f"mv /root/drop-in.kept {drop_in} && systemctl reload ssh")
+        web2.run(f"systemctl stop probe-8081 || true; test -e {drop_in} || "
+                 f"{{ mv /root/drop-in.kept {drop_in} && systemctl reload ssh; }}; "
+                 "rm -f /root/drop-in.kept")
 
 
 def test_deploy_serves_the_committed_code_on_every_server(fleet):
