@@ -319,6 +319,12 @@ def test_image_runs_read_only_as_non_root_and_stops_without_dropping_a_request(
                                   "import importlib.metadata as m, sys;"
                                   "print(m.version(sys.argv[1]))", distribution).stdout
     assert installed.strip() == locked_requirements(project)[distribution]
+    if app_server == "gunicorn":
+        # What CI keeps of it: an archive `podman load` and `docker load` read.
+        make(project, "image-archive")
+        manifest = subprocess.run(["tar", "-xzOf", "build/image.tar.gz", "manifest.json"],
+                                  cwd=project, capture_output=True, check=True).stdout
+        assert json.loads(manifest)[0]["RepoTags"] == [image]
     with containers.netns() as ns:
         name = run_app(ns, image, name=f"app-{app_server}-{ns.name}")
         containers.wait_until_healthy(name, timeout=60)
