@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 import workflows
-from conftest import (VENV_BIN, commit_all, free_port, git, locked_requirements,
-                      require_tool, run)
+from conftest import VENV_BIN, commit_all, free_port, git, locked_requirements, require_tool, run
 
 pytestmark = pytest.mark.slow
 
