@@ -206,6 +206,73 @@ def test_check_lock_finds_what_dependabot_leaves_and_upgrade_relocks_and_tests(
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
+def test_secrets_edit_encrypts_with_a_password_kept_outside_the_repo(rendered, tmp_path):
+    project = fresh_copy(rendered(), tmp_path)
+    env = tool_env()
+    bootstrap = run(["make", "bootstrap"], cwd=project, env=env)
+    assert bootstrap.returncode == 0, bootstrap.stdout + bootstrap.stderr
+    # The editor ansible-vault opens: uncomments the example token and sets it.
+    editor = tmp_path / "editor.sh"
+    editor.write_text("#!/bin/sh\nsed -i 's/^  # PAYMENT_API_TOKEN: <token>$/"
+                      "  PAYMENT_API_TOKEN: tok-4f2a/' \"$1\"\n")
+    editor.chmod(0o755)
+    password = tmp_path / "home-config" / "vault-password"
+
+    def secrets_edit(*args: str) -> subprocess.CompletedProcess[str]:
+        return run(["make", "secrets-edit", f"EDITOR={editor}", *args], cwd=project, env=env)
+
+    made = secrets_edit(f"VAULT_PASSWORD_FILE={password}")
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert f"a new vault password for production is in {password}" in made.stderr
+    assert password.stat().st_mode & 0o777 == 0o600
+    vault = project / "deploy/secrets/production.vault.yml"
+    assert vault.read_text().startswith("$ANSIBLE_VAULT;1.1;AES256")
+    assert "tok-4f2a" not in vault.read_text()
+    view = run([str(project / ".venv/bin/ansible-vault"), "view", "--vault-password-file",
+                str(password), str(vault)], cwd=project, env=env)
+    assert "\n  PAYMENT_API_TOKEN: tok-4f2a\n" in view.stdout, view.stderr
+
+    # Without its password the file is refused, by name, before anything else runs.
+    for target in ("secrets-edit", "provision"):
+        refused = run(["make", target, f"VAULT_PASSWORD_FILE={tmp_path / 'none'}"],
+                      cwd=project, env=env)
+        assert refused.returncode != 0
+        assert "deploy/secrets/production.vault.yml needs its vault password" in refused.stderr
+    # Another environment has a file and a password of its own.
+    staging_password = tmp_path / "staging-password"
+    staging = secrets_edit("ENV=staging", f"VAULT_PASSWORD_FILE={staging_password}")
+    assert staging.returncode == 0, staging.stdout + staging.stderr
+    assert staging_password.read_text() != password.read_text()
+    assert (project / "deploy/secrets/staging.vault.yml").is_file()
+
+
+def test_env_picks_the_environments_inventory_and_variables(rendered, tmp_path):
+    project = fresh_copy(rendered(), tmp_path)
+    env = tool_env()
+    assert run(["make", "bootstrap"], cwd=project, env=env).returncode == 0
+    missing = run(["make", "status", "ENV=staging"], cwd=project, env=env)
+    assert missing.returncode != 0
+    assert ("no deploy/environments/staging/inventory.ini: list the servers of ENV=staging"
+            in missing.stderr)
+    bad = run(["make", "status", "ENV=../x"], cwd=project, env=env)
+    assert bad.returncode != 0 and "ENV=../x: use lowercase letters" in bad.stderr
+
+    staging = project / "deploy/environments/staging"
+    staging.mkdir(parents=True)
+    (staging / "inventory.ini").write_text("[web]\nstaging1.example.com\n")
+    (staging / "vars.yml").write_text("batch_size: 3\n")
+    # Ansible names the hosts it would act on, without connecting to them.
+    hosts = run(["make", "status", "ENV=staging", "ANSIBLE_ARGS=--list-hosts"], cwd=project,
+                env=env)
+    assert hosts.returncode == 0, hosts.stdout + hosts.stderr
+    assert "staging1.example.com" in hosts.stdout and "web1" not in hosts.stdout
+    assert "-e deploy_environment=staging -e @deploy/environments/staging/vars.yml" in (
+        hosts.stdout)
+    # An ENV variable in the environment is sh's, not an environment name.
+    default = run(["make", "-n", "status"], cwd=project, env={**env, "ENV": "/etc/shrc"})
+    assert "-i deploy/inventory.ini -e deploy_environment=production" in default.stdout
+
+
 def test_pip_alone_installs_the_same_locked_versions(rendered, tmp_path):
     project = fresh_copy(rendered(), tmp_path)
     make = require_tool("make", "make")
