@@ -16,6 +16,7 @@ import pytest
 import sentry_sdk
 
 from {{ cookiecutter.package_name }} import create_app
+from {{ cookiecutter.package_name }}.config import ConfigError
 from {{ cookiecutter.package_name }}.logs import JsonFormatter, RequestIdFilter
 
 
@@ -49,6 +50,31 @@ def test_metrics_count_requests_per_endpoint_and_name_the_release(tmp_path, monk
     assert metric(text, "app_info", release="20261201101500-abc1234") == 1
     # Scrapes themselves are not counted.
     assert "prometheus_metrics" not in text
+
+
+def test_metrics_answer_only_the_allowed_addresses(monkeypatch):
+    """The app's own check, behind the web server's (which applies the same list)."""
+    monkeypatch.setenv("FLASK_METRICS_ALLOW", '["127.0.0.1", "::1", "10.1.0.0/16"]')
+    client = create_app({"TESTING": True, "SECRET_KEY": "k"}).test_client()
+    for address, status in [
+        ("127.0.0.1", 200),
+        ("::1", 200),
+        ("10.1.2.3", 200),
+        ("::ffff:10.1.2.3", 200),
+        ("10.2.0.1", 403),
+        ("203.0.113.9", 403),
+    ]:
+        response = client.get("/metrics", environ_base={"REMOTE_ADDR": address})
+        assert response.status_code == status, address
+    # The rest of the app answers everyone.
+    assert client.get("/healthz", environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 200
+
+
+@pytest.mark.parametrize("value", ['"10.0.0.0/8"', '["10.0.0.0/33"]', '["example.com"]'])
+def test_a_bad_metrics_allow_list_refuses_to_start(monkeypatch, value):
+    monkeypatch.setenv("FLASK_METRICS_ALLOW", value)
+    with pytest.raises(ConfigError, match="FLASK_METRICS_ALLOW"):
+        create_app({"TESTING": True, "SECRET_KEY": "k"})
 
 
 def test_the_request_id_from_the_web_server_is_returned(client):
