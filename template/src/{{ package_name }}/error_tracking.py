@@ -6,8 +6,8 @@ no form data, no user's address: send_default_pii stays off), the release that r
 it (RELEASE_ID, what /healthz reports) and the environment (SENTRY_ENVIRONMENT,
 "production" unless set), tagged with the request id of the log lines.
 
-Without SENTRY_DSN the SDK is not even imported: it costs ~0.15 s of start-up, in every
-worker process. On the servers the app's unit has no network: the README's
+Without SENTRY_DSN the SDK is not even imported: importing it takes ~0.15 s in each
+process that loads the app. On the servers the app's unit has no network: the README's
 "Error tracking (Sentry)" says how to let it reach Sentry alone.
 """
 
