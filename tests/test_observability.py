@@ -188,8 +188,10 @@ def test_the_web_servers_request_id_is_logged_by_the_app_and_returned(site):
     access_log = {"nginx": "/var/log/nginx/access.log",
                   "apache": f"/var/log/apache2/{site.slug}-access.log"}.get(site.web)
     if access_log:
-        line = site.sandbox.run(["tail", "-n", "1", access_log]).stdout
-        assert line.rstrip().endswith(f" {request_id}"), line
+        # Written after the response has gone (Apache's log phase): wait for it.
+        site.sandbox.wait_until(f"{request_id} in {access_log}", lambda: site.sandbox.run(
+            ["tail", "-n", "1", access_log]).stdout.rstrip().endswith(f" {request_id}"),
+            deadline_s=10)
 
 
 SENTRY_PAIRS = [("nginx", "gunicorn"), ("nginx", "uwsgi"), ("apache", "mod_wsgi")]
