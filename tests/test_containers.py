@@ -331,6 +331,15 @@ def test_image_runs_read_only_as_non_root_and_stops_without_dropping_a_request(
         health = json.loads(containers.run_in_netns(
             ns, "curl", "-sS", "http://127.0.0.1:8000/healthz").stdout)
         assert health == {"status": "ok", "release": tag, "failures": {}}
+        # /metrics adds up every worker's requests, whichever worker answers it.
+        containers.run_in_netns(ns, "sh", "-c", "for i in $(seq 20); do "
+                                "curl -sS -o /dev/null http://127.0.0.1:8000/healthz; done")
+        metrics = containers.run_in_netns(ns, "curl", "-sS",
+                                          "http://127.0.0.1:8000/metrics").stdout
+        counted = [float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+                   if line.startswith("flask_http_request_duration_seconds_count{")
+                   and 'endpoint="health.healthz"' in line and 'status="200"' in line]
+        assert counted and counted[0] >= 21, metrics[-2000:]
         # Its own user, not root; nothing in the image can be written.
         probe = containers.podman("exec", name, "python3", "-c",
                                   "import os; print(os.getuid(), os.getgid());"
