@@ -82,8 +82,10 @@ def relock(app_server: str, web_server: str, database: str, upgrade: bool) -> No
         subprocess.run(["uv", "lock", "--quiet", *(["--upgrade"] if upgrade else [])],
                        cwd=project, check=True)
         subprocess.run(
-            ["uv", "export", "--frozen", "--all-groups", "--no-emit-project", "--quiet",
-             "--output-file", "requirements-dev.txt"],
+            # As the generated Makefile's `make lock` exports it. No "# via" lines: they
+            # list the project by name, sorted, so their order would change with it.
+            ["uv", "export", "--frozen", "--all-groups", "--no-emit-project", "--no-annotate",
+             "--quiet", "--output-file", "requirements-dev.txt"],
             cwd=project,
             check=True,
         )

@@ -124,6 +124,9 @@ def install_release(site: Site) -> None:
     # What systemd's RuntimeDirectory does for the service: the socket's directory,
     # reachable by the web server's group only.
     sb.sh(f"install -d -o {user} -g www-data -m 0750 /run/{site.slug}")
+    # And its RuntimeDirectory for the workers' Prometheus numbers (under mod_wsgi,
+    # what provisioning's tmpfiles.d entry makes at boot).
+    sb.sh(f"install -d -o {user} -g {user} -m 0700 /run/{site.slug}-metrics")
 
 
 def install_sqlite_database(site: Site) -> str:

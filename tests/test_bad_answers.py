@@ -94,6 +94,12 @@ BAD_ANSWERS = [
     ("install_path", "/dev/shm/app", {}, "system directory"),
     ("install_path", "/run/app", {}, "system directory"),
     ("database", "mysql", {}, "database"),
+    # Each address lands in the web server's allow list for /metrics.
+    ("metrics_allow", "10.0.0.5; allow all", {}, "IP addresses or networks"),
+    ("metrics_allow", "10.0.0.256", {}, "not an IP address"),
+    ("metrics_allow", "10.0.0.0/33", {}, "prefix length"),
+    ("metrics_allow", "fd00::/129", {}, "prefix length"),
+    ("metrics_allow", "a:::b", {}, "not an IP address"),
     # SQLite is a file on one machine: several servers would each have their own data.
     # Both given: deploy_hosts, asked first, names the conflict.
     ("deploy_hosts", "web1.example.com, web2.example.com", {"database": "sqlite"},
@@ -120,6 +126,7 @@ TEXT_QUESTIONS = {
     "install_path": ("/srv/myapp", {}, "absolute path"),
     "max_body_size_mb": ("10", {}, "whole number of megabytes"),
     "dev_port": ("8000", {}, "1024 to 65535"),
+    "metrics_allow": ("10.0.0.5", {}, "IP addresses or networks"),
 }
 BAD_ANSWERS += [
     (question, good + bad, context, explains)

@@ -319,12 +319,27 @@ def test_image_runs_read_only_as_non_root_and_stops_without_dropping_a_request(
                                   "import importlib.metadata as m, sys;"
                                   "print(m.version(sys.argv[1]))", distribution).stdout
     assert installed.strip() == locked_requirements(project)[distribution]
+    if app_server == "gunicorn":
+        # What CI keeps of it: an archive `podman load` and `docker load` read.
+        make(project, "image-archive")
+        manifest = subprocess.run(["tar", "-xzOf", "build/image.tar.gz", "manifest.json"],
+                                  cwd=project, capture_output=True, check=True).stdout
+        assert json.loads(manifest)[0]["RepoTags"] == [image]
     with containers.netns() as ns:
         name = run_app(ns, image, name=f"app-{app_server}-{ns.name}")
         containers.wait_until_healthy(name, timeout=60)
         health = json.loads(containers.run_in_netns(
             ns, "curl", "-sS", "http://127.0.0.1:8000/healthz").stdout)
         assert health == {"status": "ok", "release": tag, "failures": {}}
+        # /metrics adds up every worker's requests, whichever worker answers it.
+        containers.run_in_netns(ns, "sh", "-c", "for i in $(seq 20); do "
+                                "curl -sS -o /dev/null http://127.0.0.1:8000/healthz; done")
+        metrics = containers.run_in_netns(ns, "curl", "-sS",
+                                          "http://127.0.0.1:8000/metrics").stdout
+        counted = [float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+                   if line.startswith("flask_http_request_duration_seconds_count{")
+                   and 'endpoint="health.healthz"' in line and 'status="200"' in line]
+        assert counted and counted[0] >= 21, metrics[-2000:]
         # Its own user, not root; nothing in the image can be written.
         probe = containers.podman("exec", name, "python3", "-c",
                                   "import os; print(os.getuid(), os.getgid());"

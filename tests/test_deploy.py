@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -27,6 +28,8 @@ from test_generated_project import tool_env
 pytestmark = [pytest.mark.slow, pytest.mark.deploy]
 
 DOMAIN = "shop.example.com"
+# The fleet's vault secret: it must reach app.env and never Ansible's output.
+SECRET = "tok-" + "5e3c9a" * 6
 LOADGEN = Path(__file__).with_name("loadgen.py")
 
 
@@ -36,6 +39,9 @@ class Fleet:
         self.lab, self.project = lab, project
         self.servers = [lab.boot(f"web{n}") for n in range(1, servers + 1)]
         self.inventory = project.parent / "test-inventory.ini"
+        # The vault password of the project's secrets, outside the project as a user has it.
+        self.vault_password = project.parent / "vault-password"
+        self.vault_password.write_text(f"{uuid.uuid4().hex}\n")
         hosts = "\n".join(f"{s.name} ansible_host={s.address}" for s in self.servers)
         self.inventory.write_text(
             f"[web]\n{hosts}\n\n{groups}\n[all:vars]\nansible_user={DEPLOY_USER}\n"
@@ -48,6 +54,7 @@ class Fleet:
         """A make target of the generated project, run from the client namespace."""
         result = self.lab.client(
             ["make", "-C", str(self.project), *target, f"INVENTORY={self.inventory}",
+             f"VAULT_PASSWORD_FILE={self.vault_password}",
              # the test servers have no package mirror: everything is installed already
              f"ANSIBLE_ARGS=-e apt_update_cache=false {ansible_args}"], check=False,
             timeout=900, env=self.ansible_env())
@@ -70,6 +77,18 @@ class Fleet:
 
     def deploy(self, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.make("deploy", f"BUNDLE={self.bundle()}", check=check)
+
+    def write_secrets(self, secrets: dict[str, str]) -> None:
+        """deploy/secrets/production.vault.yml, encrypted and committed, as
+        `make secrets-edit` leaves it."""
+        vault = self.project / "deploy/secrets/production.vault.yml"
+        vault.parent.mkdir(exist_ok=True)
+        vault.unlink(missing_ok=True)
+        plain = "app_secrets:\n" + "".join(f"  {k}: {v}\n" for k, v in secrets.items())
+        subprocess.run([str(self.project / ".venv/bin/ansible-vault"), "encrypt",
+                        "--vault-password-file", str(self.vault_password), "--output",
+                        str(vault)], input=plain, text=True, check=True, capture_output=True)
+        commit_all(self.project, "secrets")
 
     def commit(self, path: str, old: str, new: str) -> None:
         file = self.project / path
@@ -110,7 +129,9 @@ def fleet(rendered, tmp_path_factory):
         rendered(tls="none", domain=DOMAIN, deploy_hosts="web1 web2"), workdir)
     lab = Lab(workdir)
     try:
-        yield Fleet(lab, project)
+        fleet = Fleet(lab, project)
+        fleet.write_secrets({"PAYMENT_API_TOKEN": SECRET})
+        yield fleet
     finally:
         lab.close()
 
@@ -153,6 +174,8 @@ def test_provision_twice_changes_nothing_the_second_time(fleet):
     first = fleet.make("provision")
     assert all(r["changed"] > 0 and r["failed"] == 0 for r in recap(first.stdout).values())
     second = fleet.make("provision")
+    for output in (first.stdout + first.stderr, second.stdout + second.stderr):
+        assert SECRET not in output
     counts = recap(second.stdout)
     assert set(counts) == {"web1", "web2"}
     assert all(r["changed"] == 0 and r["failed"] == 0 for r in counts.values()), second.stdout
@@ -161,6 +184,9 @@ def test_provision_twice_changes_nothing_the_second_time(fleet):
         assert mode.strip() == "root:my-flask-app 640"
         # A line someone appends later must start on a line of its own.
         assert server.run("tail -c 1 /srv/my-flask-app/shared/app.env").stdout == "\n"
+        # The environment's block: its name and the vault's secret, decrypted.
+        env = server.run("cat /srv/my-flask-app/shared/app.env").stdout
+        assert f"\nAPP_ENVIRONMENT=production\nPAYMENT_API_TOKEN={SECRET}\n" in env
 
 
 # A TCP connection to address:port, given up after 2 s: what a dropped packet looks like.
@@ -561,6 +587,38 @@ def test_secrets_are_read_the_way_systemd_reads_them_and_nothing_in_them_runs(fl
     finally:
         web1.run(f"mv {env_file}.kept {env_file}")
     fleet.deploy()
+
+
+def test_a_changed_secret_reaches_the_app_by_provision_and_never_the_output(fleet):
+    web1 = fleet.servers[0]
+
+    def app_environ() -> list[str]:
+        return web1.run("tr '\\0' '\\n' < /proc/$(systemctl show -P MainPID "
+                        "my-flask-app.service)/environ").stdout.splitlines()
+
+    assert f"PAYMENT_API_TOKEN={SECRET}" in app_environ()
+    assert "APP_ENVIRONMENT=production" in app_environ()
+    rotated = "tok-" + "81d0f7" * 6
+    fleet.write_secrets({"PAYMENT_API_TOKEN": rotated})
+    result = fleet.make("provision", "LIMIT=web1")
+    assert SECRET not in result.stdout + result.stderr
+    assert rotated not in result.stdout + result.stderr
+    # Restarted with it: socket activation holds the connections meanwhile.
+    assert f"PAYMENT_API_TOKEN={rotated}" in app_environ()
+    assert fleet.get(web1, "/healthz")[0] == "200"
+
+    # What app.env cannot hold is refused by name, its value never shown, and the file
+    # keeps what it had.
+    fleet.write_secrets({"payment_token": "x", "SPACED": "two words", "GOOD": "ok"})
+    refused = fleet.make("provision", "LIMIT=web1", check=False)
+    output = " ".join((refused.stdout + refused.stderr).split())  # as one line
+    assert refused.returncode != 0
+    assert "payment_token, SPACED cannot go into app.env" in output, output[-3000:]
+    assert "two words" not in output
+    assert f"PAYMENT_API_TOKEN={rotated}" in web1.run(
+        "cat /srv/my-flask-app/shared/app.env").stdout
+    fleet.write_secrets({"PAYMENT_API_TOKEN": SECRET})
+    fleet.make("provision", "LIMIT=web1")
 
 
 def doctor_import(fleet) -> tuple[int, str]:

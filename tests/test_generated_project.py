@@ -16,7 +16,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import VENV_BIN, free_port, locked_requirements, require_tool, run
+import workflows
+from conftest import VENV_BIN, commit_all, free_port, git, locked_requirements, require_tool, run
 
 pytestmark = pytest.mark.slow
 
@@ -64,13 +65,20 @@ def test_bootstrap_then_its_own_tests_and_lint_pass(rendered, tmp_path, answers)
     project = fresh_copy(rendered(**answers), tmp_path)
     make = require_tool("make", "make")
 
-    tests = run([make, "test"], cwd=project, env=tool_env())
-    assert tests.returncode == 0, tests.stdout + tests.stderr
-    assert " passed" in tests.stdout
+    # The CI workflow's test job, step by step, on a fresh clone as a runner has it
+    # (lint, the tests, doctor-local, the bundle; uv and the cache are the runner's).
+    git(project, "init", "-q")
+    commit_all(project, "generated")
+    workflow = workflows.load(project / ".github/workflows/ci.yml")
+    steps = workflows.run_job(project, workflow, "test", env=tool_env())
+    for script, result in steps.items():
+        assert result.returncode == 0, f"{script}:\n{result.stdout}{result.stderr}"
+    assert len(steps) == len(workflows.run_scripts(workflow, only_job="test"))
+    assert " passed" in steps["make test"].stdout
     if "database" in answers:
-        assert "tests/test_database.py ..." in tests.stdout, tests.stdout
-    lint = run([make, "lint"], cwd=project, env=tool_env())
-    assert lint.returncode == 0, lint.stdout + lint.stderr
+        assert "tests/test_database.py ..." in steps["make test"].stdout
+    for pattern in workflows.uploaded_paths(workflow, "test"):
+        assert glob.glob(pattern, root_dir=project), pattern
     if not answers:
         pre_commit_agrees_with_make_lint(project, tmp_path, make)
 
@@ -80,13 +88,11 @@ def test_bootstrap_then_its_own_tests_and_lint_pass(rendered, tmp_path, answers)
 
 
 def pre_commit_agrees_with_make_lint(project: Path, tmp_path: Path, make: str) -> None:
-    """The pre-commit hooks pass where `make lint` does, run from the project's venv with
-    nothing downloaded (an empty PRE_COMMIT_HOME keeps only its own database), and both
-    fail on the conflict markers `copier update` can leave."""
+    """In a committed project: the pre-commit hooks pass where `make lint` does, run
+    from the project's venv with nothing downloaded (an empty PRE_COMMIT_HOME keeps only
+    its own database), and both fail on the conflict markers `copier update` can leave."""
     home = tmp_path / "pre-commit-home"
     env = tool_env(PRE_COMMIT_HOME=str(home))
-    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
-    subprocess.run(["git", "add", "-A"], cwd=project, check=True)
     pre_commit = [str(project / ".venv/bin/pre-commit"), "run", "--all-files"]
     hooks = run(pre_commit, cwd=project, env=env)
     assert hooks.returncode == 0, hooks.stdout + hooks.stderr
@@ -169,6 +175,102 @@ def test_a_venv_left_without_pip_is_rebuilt(rendered, tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert ".venv is broken, recreating it" in result.stdout
     assert (project / ".venv/bin/uv").is_file()
+
+
+def test_check_lock_finds_what_dependabot_leaves_and_upgrade_relocks_and_tests(
+        rendered, tmp_path):
+    project = fresh_copy(rendered(), tmp_path)
+    env = tool_env()
+    assert run(["make", "check-lock"], cwd=project, env=env).returncode == 2  # no venv yet
+    bootstrap = run(["make", "bootstrap"], cwd=project, env=env)
+    assert bootstrap.returncode == 0, bootstrap.stdout + bootstrap.stderr
+    checked = run(["make", "check-lock"], cwd=project, env=env)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+    # What a Dependabot pull request does: another version in uv.lock, and only there.
+    moved = run([str(project / ".venv/bin/uv"), "lock", "--quiet",
+                 "--upgrade-package", "click==8.1.8"], cwd=project, env=env)
+    assert moved.returncode == 0, moved.stderr
+    assert locked_requirements(project)["click"] != "8.1.8"  # the export: not yet
+    stale = run(["make", "check-lock"], cwd=project, env=env)
+    assert stale.returncode != 0
+    assert "+click==8.1.8" in stale.stderr and "run make lock" in stale.stderr
+
+    upgrade = run(["make", "upgrade"], cwd=project, env=env, timeout=600)
+    assert upgrade.returncode == 0, upgrade.stdout + upgrade.stderr
+    assert " passed" in upgrade.stdout
+    newest = locked_requirements(project)["click"]
+    assert tuple(map(int, newest.split("."))) > (8, 1, 8)
+    assert installed_versions(project)["click"] == newest
+    checked = run(["make", "check-lock"], cwd=project, env=env)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_secrets_edit_encrypts_with_a_password_kept_outside_the_repo(rendered, tmp_path):
+    project = fresh_copy(rendered(), tmp_path)
+    env = tool_env()
+    bootstrap = run(["make", "bootstrap"], cwd=project, env=env)
+    assert bootstrap.returncode == 0, bootstrap.stdout + bootstrap.stderr
+    # The editor ansible-vault opens: uncomments the example token and sets it.
+    editor = tmp_path / "editor.sh"
+    editor.write_text("#!/bin/sh\nsed -i 's/^  # PAYMENT_API_TOKEN: <token>$/"
+                      "  PAYMENT_API_TOKEN: tok-4f2a/' \"$1\"\n")
+    editor.chmod(0o755)
+    password = tmp_path / "home-config" / "vault-password"
+
+    def secrets_edit(*args: str) -> subprocess.CompletedProcess[str]:
+        return run(["make", "secrets-edit", f"EDITOR={editor}", *args], cwd=project, env=env)
+
+    made = secrets_edit(f"VAULT_PASSWORD_FILE={password}")
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert f"a new vault password for production is in {password}" in made.stderr
+    assert password.stat().st_mode & 0o777 == 0o600
+    vault = project / "deploy/secrets/production.vault.yml"
+    assert vault.read_text().startswith("$ANSIBLE_VAULT;1.1;AES256")
+    assert "tok-4f2a" not in vault.read_text()
+    view = run([str(project / ".venv/bin/ansible-vault"), "view", "--vault-password-file",
+                str(password), str(vault)], cwd=project, env=env)
+    assert "\n  PAYMENT_API_TOKEN: tok-4f2a\n" in view.stdout, view.stderr
+
+    # Without its password the file is refused, by name, before anything else runs.
+    for target in ("secrets-edit", "provision"):
+        refused = run(["make", target, f"VAULT_PASSWORD_FILE={tmp_path / 'none'}"],
+                      cwd=project, env=env)
+        assert refused.returncode != 0
+        assert "deploy/secrets/production.vault.yml needs its vault password" in refused.stderr
+    # Another environment has a file and a password of its own.
+    staging_password = tmp_path / "staging-password"
+    staging = secrets_edit("ENV=staging", f"VAULT_PASSWORD_FILE={staging_password}")
+    assert staging.returncode == 0, staging.stdout + staging.stderr
+    assert staging_password.read_text() != password.read_text()
+    assert (project / "deploy/secrets/staging.vault.yml").is_file()
+
+
+def test_env_picks_the_environments_inventory_and_variables(rendered, tmp_path):
+    project = fresh_copy(rendered(), tmp_path)
+    env = tool_env()
+    assert run(["make", "bootstrap"], cwd=project, env=env).returncode == 0
+    missing = run(["make", "status", "ENV=staging"], cwd=project, env=env)
+    assert missing.returncode != 0
+    assert ("no deploy/environments/staging/inventory.ini: list the servers of ENV=staging"
+            in missing.stderr)
+    bad = run(["make", "status", "ENV=../x"], cwd=project, env=env)
+    assert bad.returncode != 0 and "ENV=../x: use lowercase letters" in bad.stderr
+
+    staging = project / "deploy/environments/staging"
+    staging.mkdir(parents=True)
+    (staging / "inventory.ini").write_text("[web]\nstaging1.example.com\n")
+    (staging / "vars.yml").write_text("batch_size: 3\n")
+    # Ansible names the hosts it would act on, without connecting to them.
+    hosts = run(["make", "status", "ENV=staging", "ANSIBLE_ARGS=--list-hosts"], cwd=project,
+                env=env)
+    assert hosts.returncode == 0, hosts.stdout + hosts.stderr
+    assert "staging1.example.com" in hosts.stdout and "web1" not in hosts.stdout
+    assert "-e deploy_environment=staging -e @deploy/environments/staging/vars.yml" in (
+        hosts.stdout)
+    # An ENV variable in the environment is sh's, not an environment name.
+    default = run(["make", "-n", "status"], cwd=project, env={**env, "ENV": "/etc/shrc"})
+    assert "-i deploy/inventory.ini -e deploy_environment=production" in default.stdout
 
 
 def test_pip_alone_installs_the_same_locked_versions(rendered, tmp_path):

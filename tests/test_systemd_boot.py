@@ -120,6 +120,11 @@ def install(lab: Lab, server: Server, project: Path, workdir: Path) -> Deployed:
                         server.root / "etc/systemd/system" / f"{slug}.{unit}")
         server.run(f"systemctl daemon-reload && systemctl enable --now {slug}.socket "
                    f"{slug}.service")
+    else:
+        # What provisioning's tmpfiles.d entry makes for the daemons' metrics.
+        (server.root / "etc/tmpfiles.d" / f"{slug}-metrics.conf").write_text(
+            f"d /run/{slug}-metrics 0700 {user} {user} -\n")
+        server.run(f"systemd-tmpfiles --create /etc/tmpfiles.d/{slug}-metrics.conf")
     site_file = (project / "deploy" / site.web / f"{slug}.conf").read_text()
     if site.web == "nginx":
         (server.root / "etc/nginx/sites-available" / f"{slug}.conf").write_text(site_file)
@@ -207,3 +212,26 @@ def test_exposure_inside_the_server_matches_the_offline_score(deployed):
                                  check=False).stdout
     score = float(re.search(r"Overall exposure level for \S+: ([0-9.]+)", inside).group(1))
     assert score <= 1.0, inside
+
+
+def healthz_count(deployed: Deployed) -> float:
+    """/healthz's request count in /metrics, read on the server itself."""
+    page = deployed.server.run(f"curl -sS --fail -H 'Host: {DOMAIN}' http://127.0.0.1/metrics").stdout
+    found = re.search(r'^flask_http_request_duration_seconds_count\{[^}]*endpoint="health.healthz"'
+                      r'[^}]*status="200"[^}]*\} ([0-9.e+]+)$', page, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+@on(STACKS)
+def test_metrics_add_up_every_worker_under_the_hardened_units(deployed):
+    """The workers write their numbers where the unit (or tmpfiles.d) lets them, and
+    /metrics counts every request whichever worker served it; the client, another
+    host, gets 403."""
+    before = healthz_count(deployed)
+    for _ in range(10):
+        assert deployed.get("/healthz")[0] == "200"
+    assert healthz_count(deployed) == before + 10
+    # Multiprocess mode: each process that served requests has its file there.
+    files = deployed.server.run(f"find /run/{deployed.slug}-metrics -name 'histogram_*.db'")
+    assert files.stdout.split(), files.stdout
+    assert deployed.get("/metrics")[0] == "403"

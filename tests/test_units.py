@@ -65,3 +65,22 @@ def test_a_naive_unit_scores_badly_so_the_check_can_fail(tmp_path):
     result = run(["systemd-analyze", "security", "--offline=true", "--no-pager", str(naive)],
                  cwd=tmp_path)
     assert exposure(result.stdout) > 9.0
+
+
+def test_the_sentry_drop_in_opens_only_what_it_says_and_keeps_exposure_at_most_one(installed):
+    """deploy/systemd/sentry.conf.example, installed as the README says, still verifies,
+    scores at most 1.0, and gives the app IPv4/IPv6 to the listed addresses only."""
+    sb, slug = installed.sandbox, installed.slug
+    example = installed.project / "deploy" / "systemd" / "sentry.conf.example"
+    sb.write(f"/etc/systemd/system/{slug}.service.d/sentry.conf", example.read_text())
+    service = f"/etc/systemd/system/{slug}.service"
+    verify = sb.run(["systemd-analyze", "verify", service], check=False)
+    assert (verify.returncode, verify.stderr) == (0, ""), verify.stderr
+    security = sb.run(["systemd-analyze", "security", "--offline=true", "--no-pager", service],
+                      check=False)
+    assert exposure(security.stdout) <= MAX_EXPOSURE, security.stdout
+    # The drop-in is read: the host's network is open, but only to the listed addresses
+    # (the unit's IPAddressDeny=any stays), and raw sockets stay closed.
+    for check in ("✗ PrivateNetwork=", "IP address allow list with non-localhost entries",
+                  "✓ RestrictAddressFamilies=~AF_PACKET"):
+        assert check in security.stdout, security.stdout

@@ -134,6 +134,9 @@ SPEC = json.loads(r'''{
   "app_socket_path": "__app_socket_path",
   "max_body_size_mb": "max_body_size_mb",
   "dev_port": "dev_port",
+  "metrics_allow": "metrics_allow",
+  "metrics_networks": "__metrics_networks",
+  "metrics_dir": "__metrics_dir",
   "max_body_size_bytes": "__max_body_size_bytes",
   "max_body_size_kb": "__max_body_size_kb",
   "apache_modules": "__apache_modules",
@@ -271,6 +274,10 @@ SPEC = json.loads(r'''{
   {
    "name": "dev_port",
    "validator": "{% if not (dev_port | regex_search('^[1-9][0-9]{3,4}\\\\Z')) or (dev_port | int) > 65535 %} use a port from 1024 to 65535 (ports below 1024 need root) {% endif %}"
+  },
+  {
+   "name": "metrics_allow",
+   "validator": "{% if metrics_allow and not (metrics_allow | regex_search('^[0-9a-f.:/, ]+\\\\Z')) %} use IP addresses or networks (digits, a-f, . : /) separated by spaces or commas {% else %} {% for net in metrics_allow.replace(',', ' ').split() %} {% set parts = net.split('/') %} {% set ipv4 = parts[0] | regex_search('^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])[.]){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\\\Z') %} {% set ipv6 = parts[0] | regex_search('^[0-9a-f:]{2,39}\\\\Z') and ':' in parts[0] and parts[0].count('::') <= 1 and ':::' not in parts[0] %} {% if parts | length > 2 or not (ipv4 or ipv6) %} \"{{ net }}\" is not an IP address or network (e.g. 10.0.0.5, 192.168.10.0/24, fd00::/8; lowercase hex for IPv6) {% elif parts | length == 2 and not (parts[1] | regex_search('^(0|[1-9][0-9]{0,2})\\\\Z') and parts[1] | int <= (32 if ipv4 else 128)) %} \"{{ net }}\": the prefix length after / is 0-{{ 32 if ipv4 else 128 }} {% endif %} {% endfor %} {% endif %}"
   }
  ],
  "conditional_paths": [

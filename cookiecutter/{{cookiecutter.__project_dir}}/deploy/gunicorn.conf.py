@@ -57,6 +57,19 @@ secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
 # a while with GUNICORN_CMD_ARGS="--access-logfile -".
 errorlog = "-"
 
+# Prometheus metrics (src/{{ cookiecutter.package_name }}/metrics.py): each worker keeps its numbers in
+# files under PROMETHEUS_MULTIPROC_DIR, which the systemd unit sets and empties at each
+# start. A worker that exits is marked dead there, so its live gauges stop counting
+# (its counters keep counting: the totals must not fall when a worker is replaced).
+
+
+def child_exit(server, worker):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
 # Gunicorn 23+ opens a control socket in ~/.gunicorn by default, shared by every
 # instance of the same user (one instance's exit deletes another's) and unwritable
 # under systemd's read-only home. This app does not use it.

@@ -1,6 +1,6 @@
 -- lighttpd runs this for every request to the site (mod_magnet), before anything else.
 --
--- It drops each request header whose name has a character other than a letter, a digit
+-- First, it drops each request header whose name has a character other than a letter, a digit
 -- or "-". The app server receives headers as CGI variables, where "_" and "." become "_"
 -- too: a client's "X_Forwarded_Proto" or "X.Forwarded.For" would land on the same
 -- HTTP_X_FORWARDED_PROTO / _FOR variable as the real header the site sets, and could
@@ -15,3 +15,12 @@ end
 for _, name in ipairs(odd_names) do
   lighty.r.req_header[name] = nil
 end
+
+-- Then it gives the request an id, 32 random hex digits like nginx's $request_id, as
+-- the X-Request-ID header (replacing any the client sent): the app logs it on every
+-- line about this request and returns it in its response.
+local parts = {}
+for i = 1, 4 do
+  parts[i] = string.format("%08x", lighty.c.rand() & 0xffffffff)
+end
+lighty.r.req_header["X-Request-ID"] = table.concat(parts)

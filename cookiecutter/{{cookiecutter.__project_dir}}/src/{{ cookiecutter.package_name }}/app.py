@@ -9,19 +9,22 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 {% if cookiecutter.database != 'none' %}
 from . import health, notes, views
 from .config import load_config
+from .error_tracking import init_error_tracking
 from .extensions import db, migrate, ping_database
 {% else %}
 from . import health, views
 from .config import load_config
+from .error_tracking import init_error_tracking
 {% endif %}
-from .logs import configure_logging
+from .logs import configure_logging, init_request_logging
+from .metrics import init_metrics
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Create the app; `overrides` wins over the environment (tests use it)."""
     app = Flask(__name__)
     load_config(app, overrides)
-    configure_logging(app.config["LOG_LEVEL"])
+    configure_logging(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
 
     proxies = app.config["TRUSTED_PROXY_COUNT"]
     if proxies:
@@ -46,6 +49,11 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     health.register_check(app, "database", ping_database)
 
 {% endif %}
+    # In this order: the request id first, so the others' work is logged and tagged with it.
+    init_request_logging(app)
+    init_metrics(app)
+    init_error_tracking(app)
+
     app.register_blueprint(views.blueprint)
     app.register_blueprint(health.blueprint)
 {% if cookiecutter.database != 'none' %}

@@ -2,7 +2,7 @@
 
 Every setting can be given as FLASK_<NAME> in the environment (Flask's
 `from_prefixed_env`, values parsed as JSON where they look like JSON), e.g.
-FLASK_SECRET_KEY, FLASK_LOG_LEVEL=DEBUG, FLASK_TRUSTED_PROXY_COUNT=1.
+FLASK_SECRET_KEY, FLASK_LOG_LEVEL=DEBUG, FLASK_LOG_FORMAT=json, FLASK_TRUSTED_PROXY_COUNT=1.
 On a server they come from the environment file (see deploy/app.env.example).
 {% if cookiecutter.database != 'none' %}
 The database is DATABASE_URL, the name hosting platforms and tools use for it.
@@ -16,10 +16,13 @@ import os
 import secrets
 from collections.abc import Mapping
 from copy import deepcopy
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
+
+from .logs import FORMATS
 
 DEFAULTS: dict[str, Any] = {
     # How many reverse proxies (nginx, Apache, lighttpd) stand in front of the app.
@@ -32,6 +35,18 @@ DEFAULTS: dict[str, Any] = {
 {% endif %}
     "TRUSTED_PROXY_COUNT": 0,
     "LOG_LEVEL": "INFO",
+    # text (for people) or json (one object a line, for a log shipper): see logs.py.
+    "LOG_FORMAT": "text",
+    # Client addresses and networks that may read /metrics (metrics.py): this host and
+    # the metrics_allow answer's, the list the web server applies first. E.g.
+    # FLASK_METRICS_ALLOW='["127.0.0.1", "::1", "10.0.0.0/8"]'.
+    "METRICS_ALLOW": [
+        "127.0.0.1",
+        "::1",
+{% for network in cookiecutter.__metrics_networks.split() %}
+        "{{ network }}",
+{% endfor %}
+    ],
     # Largest request body Flask accepts: {{ cookiecutter.max_body_size_mb }} MB, the web server's own limit,
     # which refuses bigger bodies first on the servers. Only a second line: a body sent
     # in chunks (no Content-Length) is cut at this size without an error (Werkzeug 3.1
@@ -155,6 +170,21 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
         raise ConfigError(f"FLASK_TRUSTED_PROXY_COUNT must be a whole number >= 0, not {count!r}")
     if logging.getLevelName(str(app.config["LOG_LEVEL"]).upper()) not in range(0, 60):
         raise ConfigError(f"FLASK_LOG_LEVEL {app.config['LOG_LEVEL']!r} is not a logging level")
+    allow = app.config["METRICS_ALLOW"]
+    try:
+        if not isinstance(allow, list):
+            raise TypeError(f"not a list: {allow!r}")
+        for network in allow:
+            ip_network(network)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(
+            f"FLASK_METRICS_ALLOW must be a JSON list of addresses or networks ({error})"
+        ) from None
+    if app.config["LOG_FORMAT"] not in FORMATS:
+        raise ConfigError(
+            f"FLASK_LOG_FORMAT must be one of {', '.join(FORMATS)}, "
+            f"not {app.config['LOG_FORMAT']!r}"
+        )
 {% if cookiecutter.database == 'sqlite' %}
 
 

@@ -1,0 +1,39 @@
+"""The template repo keeps the habits it gives projects: CI, Dependabot, pre-commit."""
+
+import os
+import re
+import subprocess
+
+import workflows
+from conftest import ROOT, VENV_BIN
+
+
+def test_the_repo_workflow_and_dependabot_config_pass_their_linters():
+    linted = workflows.lint_workflows(ROOT)
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+    workflow = workflows.load(ROOT / ".github/workflows/ci.yml")
+    assert workflows.shellcheck_scripts(workflow) == []
+    for schema, path in (("vendor.github-workflows", ".github/workflows/ci.yml"),
+                         ("vendor.dependabot", ".github/dependabot.yml")):
+        checked = subprocess.run(
+            [str(VENV_BIN / "check-jsonschema"), "--builtin-schema", schema, path],
+            cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+    # The fast job runs what the README calls the fast tests; the full one, .ci/run.
+    runs = [script for _, script in workflows.run_scripts(workflow)]
+    assert "make test-fast" in runs and "bash .ci/run" in runs
+
+
+def test_the_repo_pre_commit_hooks_pass_offline(template_repo, tmp_path):
+    """In a clone of this checkout, with the repo's venv and an empty PRE_COMMIT_HOME:
+    every hook passes and nothing is downloaded."""
+    (template_repo / ".venv").symlink_to(ROOT / ".venv")
+    home = tmp_path / "pre-commit-home"
+    env = {**os.environ, "PRE_COMMIT_HOME": str(home)}
+    hooks = subprocess.run([str(VENV_BIN / "pre-commit"), "run", "--all-files"],
+                           cwd=template_repo, env=env, capture_output=True, text=True,
+                           timeout=300)
+    assert hooks.returncode == 0, hooks.stdout + hooks.stderr
+    for hook in ("ruff check", "shellcheck", "no merge conflict markers"):
+        assert re.search(rf"^{re.escape(hook)}\.+Passed$", hooks.stdout, re.MULTILINE), hook
+    assert sorted(path.name for path in home.iterdir()) <= ["README", "db.db"]
