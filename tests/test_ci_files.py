@@ -101,10 +101,11 @@ def test_the_jobs_run_make_targets_of_the_project(rendered, answers):
     assert deploy["environment"] == "production"
     assert deploy["concurrency"]["cancel-in-progress"] is False
     assert workflow["permissions"] == {"contents": "read"}
-    # With mod_wsgi the venv must come from the system Python mod_wsgi embeds.
-    python_set = any(step.get("uses", "").startswith("actions/setup-python@")
-                     for step in jobs["test"]["steps"])
-    assert python_set == (answers.get("app_server") != "mod_wsgi")
+    # The servers' Python, also for mod_wsgi, whose bootstrap would take /usr/bin/python3.
+    setup_python = [step for step in jobs["test"]["steps"]
+                    if step.get("uses", "").startswith("actions/setup-python@")]
+    assert setup_python[0]["with"]["python-version"] == answers.get("python_version", "3.11")
+    assert ("PYTHON" in jobs["test"].get("env", {})) == (answers.get("app_server") == "mod_wsgi")
 
 
 def test_dependabot_watches_the_lock_and_the_actions(rendered):

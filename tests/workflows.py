@@ -84,11 +84,13 @@ def run_job(project: Path, workflow: dict, job_id: str, env: dict[str, str],
     that fails: {script: its result}. The `uses:` steps (checkout, Python, uv,
     artifacts) are the caller's to stand in for."""
     results = {}
-    for step in workflow["jobs"][job_id]["steps"]:
+    job = workflow["jobs"][job_id]
+    for step in job["steps"]:
         if "run" not in step:
             continue
         result = subprocess.run([*GITHUB_BASH, "-c", step["run"]], cwd=project,
-                                env={**env, **step.get("env", {}), "CI": "true"},
+                                env={**env, **job.get("env", {}), **step.get("env", {}),
+                                     "CI": "true"},
                                 capture_output=True, text=True, timeout=timeout)
         results[step["run"]] = result
         if result.returncode != 0:
