@@ -14,18 +14,14 @@ import shlex
 import sys
 
 import pytest
+import test_serving as serving
 from conftest import SERVER_PAIRS, combo_id, require_tool
 from sandbox import Sandbox
 from server_install import (
     WEB_SERVER_BINARIES,
     WEB_SERVER_PACKAGES,
     Site,
-    config_test,
-    install_release,
-    install_site,
     load_answers,
-    start_app_server,
-    start_web_server,
 )
 from test_serving import DOMAIN, populate_uv_cache
 
@@ -87,20 +83,16 @@ def site(request, rendered, tmp_path):
 
 
 def start(site: Site, settings: str = "", route: str = "") -> None:
-    """As test_serving's start(), with lines added to app.env and a route to the app."""
-    install_release(site)
-    root, package = site.answers["install_path"], site.answers["package_name"]
-    if settings:
-        site.sandbox.sh(f"printf '%s\\n' {shlex.quote(settings)} >> {root}/shared/app.env")
-    if route:
-        views = f"{root}/releases/r1/src/{package}/views.py"
-        site.sandbox.sh(f"cat >> {views} <<'EOF'\n{route}EOF")
-    install_site(site, site.site_file())
-    check = config_test(site)
-    assert check.returncode == 0, f"config test failed:\n{check.stdout}{check.stderr}"
-    if site.app != "mod_wsgi":
-        start_app_server(site)
-    start_web_server(site)
+    """test_serving's start(), with lines added to app.env and a route to the app."""
+    def prepare(site: Site) -> None:
+        root, package = site.answers["install_path"], site.answers["package_name"]
+        if settings:
+            site.sandbox.sh(f"printf '%s\\n' {shlex.quote(settings)} >> {root}/shared/app.env")
+        if route:
+            views = f"{root}/releases/r1/src/{package}/views.py"
+            site.sandbox.sh(f"cat >> {views} <<'EOF'\n{route}EOF")
+
+    serving.start(site, prepare)
 
 
 def get(site: Site, path: str, via: str = "127.0.0.1", source: str | None = None,

@@ -11,6 +11,7 @@ import os
 import random
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -92,12 +93,16 @@ def origin(site: Site) -> tuple[str, list[str]]:
                                  "--cacert", str(site.sandbox.workdir / "tls" / "cert.pem")]
 
 
-def start(site: Site) -> None:
+def start(site: Site, prepare: Callable[[Site], None] | None = None) -> None:
+    """Install the release and the site, then start the servers; `prepare` changes the
+    installed release first."""
     install_release(site)
     if site.answers["database"] == "sqlite":
         install_sqlite_database(site)
     if site.answers["tls"] != "none":
         install_certificate(site, site.sandbox.workdir)
+    if prepare:
+        prepare(site)
     install_site(site, site.site_file())
     check = config_test(site)
     assert check.returncode == 0, f"config test failed:\n{check.stdout}{check.stderr}"
