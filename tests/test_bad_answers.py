@@ -5,6 +5,7 @@ answer must exit non-zero, name the question, say what is allowed, and write not
 """
 
 import sys
+from ipaddress import ip_network
 from pathlib import Path
 
 import jinja2
@@ -100,6 +101,10 @@ BAD_ANSWERS = [
     ("metrics_allow", "10.0.0.0/33", {}, "prefix length"),
     ("metrics_allow", "fd00::/129", {}, "prefix length"),
     ("metrics_allow", "a:::b", {}, "not an IP address"),
+    ("metrics_allow", "1:2", {}, "not an IP address"),
+    ("metrics_allow", "12345::1", {}, "not an IP address"),
+    ("metrics_allow", ":1::2", {}, "not an IP address"),
+    ("metrics_allow", "1:2:3:4:5:6:7:8:9", {}, "not an IP address"),
     # SQLite is a file on one machine: several servers would each have their own data.
     # Both given: deploy_hosts, asked first, names the conflict.
     ("deploy_hosts", "web1.example.com, web2.example.com", {"database": "sqlite"},
@@ -170,3 +175,21 @@ def test_sqlite_is_refused_when_chosen_after_several_servers():
     for database, hosts in [("sqlite", "web1.example.com"), ("postgresql", "web1 web2"),
                             ("none", "web1 web2")]:
         assert validator.render(database=database, deploy_hosts=hosts).strip() == ""
+
+
+def test_metrics_allow_takes_exactly_what_the_app_can_read():
+    """The app parses the answer with Python's ipaddress when it starts: what the
+    validator lets through must parse, or the app would refuse to start."""
+    questions = yaml.safe_load((ROOT / "copier.yml").read_text())
+    environment = jinja2.Environment(  # noqa: S701
+        undefined=jinja2.StrictUndefined,
+        extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"])
+    validator = environment.from_string(questions["metrics_allow"]["validator"])
+    for good in ["10.0.0.5", "192.168.10.0/24", "10.0.0.5/24", "::1", "fd00::/8",
+                 "2001:db8::5", "1:2:3:4:5:6:7:8", "fe80::1:2/64", "::"]:
+        assert validator.render(metrics_allow=good).strip() == "", good
+        ip_network(good, strict=False)
+    for bad in ["1:2", "12345::1", ":1::2", "1::2:", "1:2:3:4:5:6:7:8:9", "1::2::3"]:
+        assert "not an IP address" in validator.render(metrics_allow=bad), bad
+        with pytest.raises(ValueError):
+            ip_network(bad, strict=False)

@@ -97,7 +97,8 @@ def test_the_jobs_run_make_targets_of_the_project(rendered, answers):
     # rules and secrets the user sets, one at a time, never cancelled midway.
     deploy = jobs["deploy"]
     assert deploy["needs"] == ["test"]
-    assert deploy["if"] == "github.event_name == 'workflow_dispatch' && inputs.deploy"
+    assert deploy["if"] == ("github.event_name == 'workflow_dispatch' && inputs.deploy"
+                            " && github.ref == 'refs/heads/main'")
     assert deploy["environment"] == "production"
     assert deploy["concurrency"]["cancel-in-progress"] is False
     assert workflow["permissions"] == {"contents": "read"}

@@ -130,7 +130,9 @@ def fleet(rendered, tmp_path_factory):
     lab = Lab(workdir)
     try:
         fleet = Fleet(lab, project)
-        fleet.write_secrets({"PAYMENT_API_TOKEN": SECRET})
+        # Kept as typed: a value is data, never an Ansible template.
+        fleet.write_secrets({"PAYMENT_API_TOKEN": SECRET, "PIN": '"0123"',
+                             "TEMPLATED": "a{{7*7}}b"})
         yield fleet
     finally:
         lab.close()
@@ -186,7 +188,8 @@ def test_provision_twice_changes_nothing_the_second_time(fleet):
         assert server.run("tail -c 1 /srv/my-flask-app/shared/app.env").stdout == "\n"
         # The environment's block: its name and the vault's secret, decrypted.
         env = server.run("cat /srv/my-flask-app/shared/app.env").stdout
-        assert f"\nAPP_ENVIRONMENT=production\nPAYMENT_API_TOKEN={SECRET}\n" in env
+        assert (f"\nAPP_ENVIRONMENT=production\nPAYMENT_API_TOKEN={SECRET}\nPIN=0123\n"
+                "TEMPLATED=a{{7*7}}b\n") in env
 
 
 # A TCP connection to address:port, given up after 2 s: what a dropped packet looks like.
@@ -636,6 +639,9 @@ def test_status_reload_and_restart_act_on_every_server(fleet):
     # the web server, the app's socket and its service, on each server
     assert report.count("Active: active") == 3 * len(fleet.servers), report
     assert report.count('"status":"ok"') == len(fleet.servers), report
+    # `make logs`: the app's own request lines (status asked /healthz through the site).
+    logs = fleet.make("logs", "LINES=300").stdout
+    assert "GET /healthz 200" in logs, logs[-3000:]
 
     def main_pids() -> list[str]:
         return [server.run("systemctl show -P MainPID my-flask-app.service").stdout.strip()

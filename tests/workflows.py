@@ -99,6 +99,17 @@ def run_job(project: Path, workflow: dict, job_id: str, env: dict[str, str],
 
 
 def uploaded_paths(workflow: dict, job_id: str) -> list[str]:
-    """The path patterns the job's upload-artifact steps keep."""
-    return [step["with"]["path"] for step in workflow["jobs"][job_id]["steps"]
-            if step.get("uses", "").startswith("actions/upload-artifact@")]
+    """The path patterns the job's upload-artifact steps keep, one per line of `path`."""
+    return [pattern for step in workflow["jobs"][job_id]["steps"]
+            if step.get("uses", "").startswith("actions/upload-artifact@")
+            for pattern in step["with"]["path"].split()]
+
+
+def download_artifact(project: Path, patterns: list[str], root: str, dest: Path) -> None:
+    """The files an artifact of `patterns` holds, laid out under `dest` as
+    download-artifact writes them: relative to `root`, the patterns' common directory."""
+    for pattern in patterns:
+        for path in project.glob(pattern):
+            target = dest / path.relative_to(project / root)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)

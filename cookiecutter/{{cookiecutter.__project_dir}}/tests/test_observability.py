@@ -52,6 +52,14 @@ def test_metrics_count_requests_per_endpoint_and_name_the_release(tmp_path, monk
     assert "prometheus_metrics" not in text
 
 
+def test_a_made_up_method_is_refused_and_makes_no_series(client):
+    assert client.open("/healthz", method="BREW").status_code == 405
+    assert client.open("/healthz", method="GET").status_code == 200
+    text = client.get("/metrics").get_data(as_text=True)
+    assert "BREW" not in text
+    assert 'method="GET"' in text
+
+
 def test_metrics_answer_only_the_allowed_addresses(monkeypatch):
     """The app's own check, behind the web server's (which applies the same list)."""
     monkeypatch.setenv("FLASK_METRICS_ALLOW", '["127.0.0.1", "::1", "10.1.0.0/16"]')

@@ -31,6 +31,26 @@ from flask import Flask, Request, abort, current_app, request
 from prometheus_client import CollectorRegistry
 
 PATH = "/metrics"
+# The methods browsers and API clients send. Each other one would be a new label value
+# of every request metric, kept in files under PROMETHEUS_MULTIPROC_DIR until the next
+# restart: a client sending made-up methods could fill /run. They get 405 before Flask.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+class KnownMethodsOnly:
+    """WSGI middleware: 405 for any method outside KNOWN_METHODS, uncounted."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") in KNOWN_METHODS:
+            return self.wsgi_app(environ, start_response)
+        start_response(
+            "405 Method Not Allowed",
+            [("Content-Type", "text/plain"), ("Allow", ", ".join(sorted(KNOWN_METHODS)))],
+        )
+        return [b"Method Not Allowed\n"]
 
 
 def endpoint(req: Request) -> str:
@@ -64,7 +84,9 @@ def init_metrics(app: Flask) -> None:
         from prometheus_flask_exporter import PrometheusMetrics as Metrics
     # A registry per app, not prometheus_client's global one: the tests make many apps
     # in one process, and a second app would find every metric name already taken.
-    app.extensions["metrics_allow"] = [ip_network(net) for net in app.config["METRICS_ALLOW"]]
+    app.extensions["metrics_allow"] = [
+        ip_network(net, strict=False) for net in app.config["METRICS_ALLOW"]
+    ]
     metrics = Metrics(
         app,
         path=PATH,
@@ -73,4 +95,5 @@ def init_metrics(app: Flask) -> None:
         metrics_decorator=allowed_clients_only,
     )
     metrics.info("app_info", "The release this app runs", release=app.config["RELEASE_ID"])
+    app.wsgi_app = KnownMethodsOnly(app.wsgi_app)
     app.extensions["metrics"] = metrics

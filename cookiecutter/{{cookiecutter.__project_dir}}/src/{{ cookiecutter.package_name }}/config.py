@@ -175,7 +175,8 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
         if not isinstance(allow, list):
             raise TypeError(f"not a list: {allow!r}")
         for network in allow:
-            ip_network(network)
+            # As the web servers read it: 10.0.0.5/24 is the network 10.0.0.0/24.
+            ip_network(network, strict=False)
     except (TypeError, ValueError) as error:
         raise ConfigError(
             f"FLASK_METRICS_ALLOW must be a JSON list of addresses or networks ({error})"

@@ -34,6 +34,9 @@ def init_error_tracking(app: Flask) -> bool:
         or os.environ.get("APP_ENVIRONMENT")
         or DEFAULT_ENVIRONMENT,
         integrations=[FlaskIntegration()],
+        # Not even a form or JSON body: the SDK sends bodies up to 10 kB unless told not
+        # to, send_default_pii or not, and a body holds what users typed.
+        max_request_body_size="never",
         # Errors only, no performance tracing (traces_sample_rate unset): tracing sends
         # a transaction per sampled request. Add e.g. traces_sample_rate=0.05 here
         # when you want it.
