@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import workflows
-from conftest import VENV_BIN, require_tool
+from conftest import require_tool
 
 ANSWER_SETS = {
     "defaults": {},
@@ -26,15 +26,7 @@ DEPENDABOT = ".github/dependabot.yml"
 @pytest.mark.parametrize("answers", ANSWER_SETS.values(), ids=ANSWER_SETS.keys())
 def test_the_workflow_and_dependabot_config_pass_every_linter(rendered, answers):
     project = rendered(**answers)
-    linted = workflows.lint_workflows(project)
-    assert linted.returncode == 0, linted.stdout + linted.stderr
-    assert workflows.shellcheck_scripts(workflows.load(project / WORKFLOW)) == []
-    for schema, path in (("vendor.github-workflows", WORKFLOW),
-                         ("vendor.dependabot", DEPENDABOT)):
-        checked = subprocess.run(
-            [str(VENV_BIN / "check-jsonschema"), "--builtin-schema", schema, path],
-            cwd=project, capture_output=True, text=True, timeout=60)
-        assert checked.returncode == 0, checked.stdout + checked.stderr
+    workflows.check_github_files(project)
     yamllint = subprocess.run(
         [require_tool("yamllint", "yamllint (PyPI: part of the test dependencies)"),
          "--strict", "-c", ".yamllint", ".github"],

@@ -9,16 +9,8 @@ from conftest import ROOT, VENV_BIN
 
 
 def test_the_repo_workflow_and_dependabot_config_pass_their_linters():
-    linted = workflows.lint_workflows(ROOT)
-    assert linted.returncode == 0, linted.stdout + linted.stderr
+    workflows.check_github_files(ROOT)
     workflow = workflows.load(ROOT / ".github/workflows/ci.yml")
-    assert workflows.shellcheck_scripts(workflow) == []
-    for schema, path in (("vendor.github-workflows", ".github/workflows/ci.yml"),
-                         ("vendor.dependabot", ".github/dependabot.yml")):
-        checked = subprocess.run(
-            [str(VENV_BIN / "check-jsonschema"), "--builtin-schema", schema, path],
-            cwd=ROOT, capture_output=True, text=True, timeout=60)
-        assert checked.returncode == 0, checked.stdout + checked.stderr
     # The fast job runs what the README calls the fast tests; the full one, .ci/run.
     runs = [script for _, script in workflows.run_scripts(workflow)]
     assert "make test-fast" in runs and "bash .ci/run" in runs

@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 import yaml
-from conftest import ROOT, require_tool
+from conftest import ROOT, VENV_BIN, require_tool
 
 PACKAGE = ROOT / "tests" / "actionlint"
 # GitHub runs each `run:` with this shell unless a step says otherwise.
@@ -50,6 +50,21 @@ def lint_workflows(project: Path) -> subprocess.CompletedProcess[str]:
     """actionlint on every workflow of the project (exit 1 and one message per error)."""
     return subprocess.run([str(actionlint()), ".github/workflows/*.yml"], cwd=project,
                           capture_output=True, text=True, timeout=120)
+
+
+def check_github_files(root: Path) -> None:
+    """A tree's .github/workflows/ci.yml and .github/dependabot.yml pass actionlint,
+    shellcheck (each `run:` script) and the schemas GitHub's own editors use
+    (SchemaStore's, vendored in check-jsonschema: no download)."""
+    linted = lint_workflows(root)
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+    assert shellcheck_scripts(load(root / ".github/workflows/ci.yml")) == []
+    for schema, path in (("vendor.github-workflows", ".github/workflows/ci.yml"),
+                         ("vendor.dependabot", ".github/dependabot.yml")):
+        checked = subprocess.run(
+            [str(VENV_BIN / "check-jsonschema"), "--builtin-schema", schema, path],
+            cwd=root, capture_output=True, text=True, timeout=60)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def load(workflow: Path) -> dict:
