@@ -126,3 +126,13 @@ def template_repo(tmp_path) -> Path:
     commit_all(repo, "template v0.1.0")
     git(repo, "tag", "v0.1.0")
     return repo
+
+
+def assert_pre_commit_passed_offline(result: subprocess.CompletedProcess[str],
+                                     hooks: tuple[str, ...], home: Path) -> None:
+    """`pre-commit run --all-files` passed each named hook, and its PRE_COMMIT_HOME
+    holds only pre-commit's own files: no hook repository was cloned."""
+    assert result.returncode == 0, result.stdout + result.stderr
+    for hook in hooks:
+        assert re.search(rf"^{re.escape(hook)}\.+Passed$", result.stdout, re.MULTILINE), hook
+    assert sorted(path.name for path in home.iterdir()) <= ["README", "db.db"]
