@@ -108,7 +108,10 @@ class Lab:
                         f"{result.stdout}{result.stderr}")
         return result
 
-    def boot(self, name: str) -> Server:
+    def boot(self, name: str, user_data: Path | None = None) -> Server:
+        """A server booted from the test root filesystem with the deploy user already
+        there; or, given user-data, from the cloud image (cloud-init, no deploy user)
+        with that user-data as a provider hands it over, and nothing else prepared."""
         index = len(self.servers) + 1
         netns = f"cfd-{self.tag}-s{index}"
         client_if, server_if = f"cfd{self.tag}c{index}", f"cfd{self.tag}s{index}"
@@ -126,8 +129,12 @@ class Lab:
         root.mkdir()
         # On tmpfs: unpacking and running under load is many times faster than on disk.
         sh("mount", "-t", "tmpfs", "-o", "size=2G,mode=0755", f"cfd-{name}", str(root))
-        sh("tar", "--zstd", "-C", str(root), "--numeric-owner", "-xpf", str(self.tarball))
-        self._prepare_root(root, name)
+        tarball = ensure_tarball("cloud") if user_data else self.tarball
+        sh("tar", "--zstd", "-C", str(root), "--numeric-owner", "-xpf", str(tarball))
+        if user_data:
+            self._seed_cloud_init(root, name, user_data)
+        else:
+            self._prepare_root(root, name)
         server = Server(name=name, address=address, root=root, netns=netns,
                         process=self._start(root, name, netns))
         self.servers.append(server)
@@ -182,6 +189,16 @@ class Lab:
         (root / "etc/hostname").write_text(f"{name}\n")
         with (root / "etc/hosts").open("a") as hosts:
             hosts.write(f"127.0.1.1 {name}\n")
+
+    def _seed_cloud_init(self, root: Path, name: str, user_data: Path) -> None:
+        """cloud-init's NoCloud seed directory: the user-data, and the meta-data a
+        provider's metadata service would give (an instance id and its own name for the
+        server, which the user-data's hostname replaces)."""
+        seed = root / "var/lib/cloud/seed/nocloud"
+        seed.mkdir(parents=True)
+        (seed / "user-data").write_text(user_data.read_text())
+        (seed / "meta-data").write_text(f"instance-id: i-{self.tag}{name}\n"
+                                        f"local-hostname: vm-{self.tag}\n")
 
     def _wait_for_ssh(self, server: Server, deadline_s: float = 60) -> None:
         deadline = time.monotonic() + deadline_s

@@ -5,8 +5,14 @@ systemd, sshd and everything `make provision` would install (the test servers ha
 network, so nothing can be fetched later). The result is kept as a compressed tarball
 under CFD_CACHE_DIR (default /var/cache/copier-flask-deploy), named by a hash of what
 went into it, and unpacked in about a second for each server.
+
+The "cloud" variant is what a provider's Debian 12 image is to the template: the same
+packages plus cloud-init, and nothing of the deploy user: its user-data (the generated
+deploy/cloud-init.yaml) must make the server ready for `make provision` on first boot.
 """
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import re
@@ -40,16 +46,44 @@ DISABLED_SERVICES = ["nginx", "apache2", "lighttpd", "postgresql", "certbot.time
                      "apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_reap",
                      "fstrim.timer"]
 RECIPE_VERSION = "1"
+# What each variant adds to PACKAGES (name -> packages).
+VARIANTS = {
+    "server": [],
+    # cloud-init reads the user-data from a NoCloud seed directory (a provider's image
+    # reads it from the provider's metadata service); its optional helpers for growing
+    # disks and probing hardware mean nothing in a container. locales: cloud-init sets
+    # the system's locale on first boot.
+    "cloud": ["cloud-init", "locales"],
+}
+# The cloud variant's own cloud-init settings, as a provider's image carries its own:
+# only the NoCloud source is looked for (there is no metadata service to wait for), and
+# the network is the harness's (a veth it addresses itself), never written by cloud-init;
+# the locale is glibc's built-in C.UTF-8, as no other is generated here.
+CLOUD_CFG = """\
+datasource_list: [NoCloud, None]
+network:
+  config: disabled
+locale: C.UTF-8
+"""
 
 
 def cache_dir() -> Path:
     return Path(os.environ.get("CFD_CACHE_DIR", "/var/cache/copier-flask-deploy"))
 
 
-def tarball_path() -> Path:
-    recipe = "\n".join([RECIPE_VERSION, SUITE, *PACKAGES, *DISABLED_SERVICES])
+def tarball_prefix(variant: str) -> str:
+    # debian-bookworm-<hash> for the servers (the name earlier caches have), and
+    # debian-bookworm-<variant>-<hash> for the others: no variant's name is a prefix of
+    # another's, so each removes only its own stale tarballs.
+    return f"debian-{SUITE}-" if variant == "server" else f"debian-{SUITE}-{variant}-"
+
+
+def tarball_path(variant: str = "server") -> Path:
+    extra = VARIANTS[variant]
+    recipe = "\n".join([RECIPE_VERSION, SUITE, *PACKAGES, *DISABLED_SERVICES, *extra,
+                        CLOUD_CFG if extra else ""])
     digest = hashlib.sha256(recipe.encode()).hexdigest()[:12]
-    return cache_dir() / f"debian-{SUITE}-{digest}.tar.zst"
+    return cache_dir() / f"{tarball_prefix(variant)}{digest}.tar.zst"
 
 
 def host_debian_mirror() -> str:
@@ -67,12 +101,17 @@ def host_debian_mirror() -> str:
     raise RuntimeError("no Debian mirror found in /etc/apt/sources.list(.d)")
 
 
-def build(tarball: Path) -> None:
+def build(tarball: Path, variant: str) -> None:
     tarball.parent.mkdir(parents=True, exist_ok=True)
+    # The packages debootstrap fetched are kept: a second variant downloads only what
+    # it adds.
+    debs = cache_dir() / "debs"
+    debs.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(dir=tarball.parent) as tmp:
         root = Path(tmp) / "rootfs"
         result = subprocess.run(
-            ["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}",
+            ["debootstrap", "--variant=minbase", f"--cache-dir={debs}",
+             f"--include={','.join(PACKAGES + VARIANTS[variant])}",
              SUITE, str(root), host_debian_mirror()],
             check=False, capture_output=True, text=True)
         if result.returncode != 0:
@@ -82,6 +121,12 @@ def build(tarball: Path) -> None:
         for unit in DISABLED_SERVICES:
             subprocess.run(["systemctl", f"--root={root}", "disable", unit],
                            check=False, capture_output=True)
+        if variant == "cloud":
+            (root / "etc/cloud/cloud.cfg.d/90-test-server.cfg").write_text(CLOUD_CFG)
+            # No apt sources: `apt-get update`, which cloud-init runs before installing
+            # the user-data's packages, then succeeds with nothing to fetch, where a
+            # cloud server would fetch from its provider's mirror.
+            (root / "etc/apt/sources.list").unlink(missing_ok=True)
         # No apt lists or caches: the servers are offline, and the tarball stays small.
         for junk in ("var/cache/apt/archives", "var/lib/apt/lists"):
             shutil.rmtree(root / junk, ignore_errors=True)
@@ -92,16 +137,24 @@ def build(tarball: Path) -> None:
         partial.rename(tarball)
 
 
-def ensure_tarball() -> Path:
-    tarball = tarball_path()
-    if not tarball.exists():
-        build(tarball)
-        # Those built from an older recipe are never used again: about 120 MB each.
-        for old in tarball.parent.glob(f"debian-{SUITE}-*.tar.zst"):
-            if old != tarball:
-                old.unlink()
+def ensure_tarball(variant: str = "server") -> Path:
+    tarball = tarball_path(variant)
+    tarball.parent.mkdir(parents=True, exist_ok=True)
+    # One build per variant at a time, also across test processes; the others wait
+    # for it and use it.
+    with open(tarball.parent / f".{tarball_prefix(variant)}lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not tarball.exists():
+            build(tarball, variant)
+            # Those built from an older recipe are never used again: about 120 MB each.
+            for old in tarball.parent.glob(f"{tarball_prefix(variant)}*.tar.zst"):
+                if old != tarball and re.fullmatch(r"[0-9a-f]{12}", old.name.removeprefix(
+                        tarball_prefix(variant)).removesuffix(".tar.zst")):
+                    with contextlib.suppress(FileNotFoundError):
+                        old.unlink()
     return tarball
 
 
 if __name__ == "__main__":
-    print(ensure_tarball())
+    import sys
+    print(ensure_tarball(*sys.argv[1:]))

@@ -34,10 +34,12 @@ LOADGEN = Path(__file__).with_name("loadgen.py")
 
 
 class Fleet:
-    def __init__(self, lab: Lab, project: Path, servers: int = 2, groups: str = ""):
-        """`groups`: more inventory groups of these servers, e.g. "[db]\nweb1\n"."""
+    def __init__(self, lab: Lab, project: Path, servers: int = 2, groups: str = "",
+                 user_data: Path | None = None):
+        """`groups`: more inventory groups of these servers, e.g. "[db]\nweb1\n";
+        `user_data`: boot them as cloud servers made ready by it (Lab.boot)."""
         self.lab, self.project = lab, project
-        self.servers = [lab.boot(f"web{n}") for n in range(1, servers + 1)]
+        self.servers = [lab.boot(f"web{n}", user_data) for n in range(1, servers + 1)]
         self.inventory = project.parent / "test-inventory.ini"
         # The vault password of the project's secrets, outside the project as a user has it.
         self.vault_password = project.parent / "vault-password"
