@@ -25,7 +25,7 @@ PUBLIC_KEY = re.compile(
 )
 # A hostname as RFC 1123 has it: labels of letters, digits and inner hyphens.
 LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
-HOSTNAME = re.compile(rf"(?=.{{1,253}}$){LABEL}(\.{LABEL})*")
+HOSTNAME = re.compile(r"(?=.{1,253}$)" + LABEL + r"(\." + LABEL + r")*")
 
 
 def fail(message: str) -> None:
