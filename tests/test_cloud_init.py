@@ -16,7 +16,8 @@ import pytest
 import yaml
 from conftest import require_tool
 
-PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKHqH4pzCEyd3Yx0yQ5tT2m7XAUxRnVjTbsyEdqXnNXu you@laptop"
+PUBLIC_KEY = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKHqH4pzCEyd3Yx0yQ5tT2m7XAUxRnVjTbsyEdqXnNXu"
+              " you@laptop")
 
 
 @pytest.fixture
@@ -90,7 +91,8 @@ def test_server_sets_the_hostname_and_fqdn_in_a_file_of_its_own(rendered, home):
     (["--key", "missing.pub"], None, "no file missing.pub"),
     # The private half of a key pair: it must never reach user-data.
     (["--key", "{home}/.ssh/id_ed25519"],
-     "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n",
+     "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n"
+     "-----END OPENSSH PRIVATE KEY-----\n",
      "is a private key, which must never leave your machine: give its public half"),
     (["--key", "{home}/.ssh/id_ed25519"], PUBLIC_KEY + "\nssh-rsa AAAAB3 second\n",
      "is not one OpenSSH public key line"),
