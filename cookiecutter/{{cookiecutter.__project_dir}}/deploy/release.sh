@@ -89,6 +89,14 @@ HEALTHY_MARK=.served-healthy
 mark_healthy() { touch "$ROOT/releases/$1/$HEALTHY_MARK"; }
 was_healthy() { [ -e "$ROOT/releases/$1/$HEALTHY_MARK" ]; }
 
+# The last deploy on this server and how it ended ("<release> started", "live" or
+# "failed"): `make releases` and the report of a stopped rollout read it to tell a
+# server that failed from one the rollout never reached.
+LAST_DEPLOY="$ROOT/shared/last-deploy"
+record() { # RELEASE_ID OUTCOME
+    printf '%s %s\n' "$1" "$2" >"$LAST_DEPLOY.new" && mv -f "$LAST_DEPLOY.new" "$LAST_DEPLOY"
+}
+
 switch_to() {
     ln -sfn "releases/$1" "$ROOT/.current.new"
     mv -T "$ROOT/.current.new" "$ROOT/current"
@@ -368,12 +376,18 @@ activate() { # BUNDLE_DIR RELEASE_ID
     previous=$(live_release)
     # A link to a release that is gone is no release to go back to.
     if [ -n "$previous" ] && [ ! -d "$ROOT/releases/$previous" ]; then previous=""; fi
-    [ "$id" != "$previous" ] || die "$id is already live"
+    # A rollout run again after it stopped skips the servers it updated.
+    if [ "$id" = "$previous" ]; then
+        say "$id is live already"
+        return
+    fi
     # It is serving as this deploy begins (releases from before the marker existed).
     [ -z "$previous" ] || mark_healthy "$previous"
-    # Whatever ends this run before $id is live, its directory goes with it.
+    # Whatever ends this run before $id is live, its directory goes with it, and the
+    # server's record says the deploy failed.
     unfinished=$dir
-    trap 'if [ -n "$unfinished" ]; then rm -rf "$unfinished"; fi' EXIT
+    trap 'if [ -n "$unfinished" ]; then rm -rf "$unfinished"; record "$id" failed; fi' EXIT
+    record "$id" started
 
     uv=$(server_uv "$bundle")
     say "building $id"
@@ -414,6 +428,7 @@ activate() { # BUNDLE_DIR RELEASE_ID
     fi
     mark_healthy "$id"
     unfinished=""
+    record "$id" live
     say "$id is live"
     prune
 }
@@ -428,6 +443,12 @@ rollback() { # [RELEASE_ID]
             [ "$release" != "$live" ] || break
             if was_healthy "$release"; then echo "$release"; fi
         done | tail -n 1)
+    fi
+    # Named and live already: a server a stopped rollout never reached, when the
+    # fleet goes back to the release its other servers left.
+    if [ $# -gt 0 ] && [ "$target" = "$live" ]; then
+        say "$target is live already"
+        return
     fi
     if [ -z "$target" ] || [ "$target" = "$live" ]; then
         die "no release before $live that ever served healthily: nothing to roll back to"
@@ -452,6 +473,7 @@ list() {
     releases | while read -r release; do
         if [ "$release" = "$live" ]; then echo "* $release"; else echo "  $release"; fi
     done
+    if [ -f "$LAST_DEPLOY" ]; then echo "last deploy: $(cat "$LAST_DEPLOY")"; fi
 }
 
 {% if cookiecutter.database != 'none' %}
