@@ -1,13 +1,16 @@
 """A bounded HTTP load: N threads request one URL for a few seconds and count failures.
 
 Run inside the client namespace (`ip netns exec ... python3 loadgen.py URL HOST`); prints
-one JSON line: {"total": ..., "failed": ..., "statuses": {...}, "errors": [...]}. Every
-loop is bounded in time and in request count, and each request has its own timeout.
+one JSON line: {"total": ..., "failed": ..., "statuses": {...}, "errors": [...],
+"latency_s": {"p50": ..., "p99": ..., "max": ...}}. Every loop is bounded in time and in
+request count, and each request has its own timeout; SIGTERM ends the load early (the
+numbers are printed all the same).
 """
 
 import errno
 import http.client
 import json
+import signal
 import sys
 import threading
 import time
@@ -23,16 +26,20 @@ def main(url: str, host: str, seconds: float) -> None:
     target = urlsplit(url)
     statuses: Counter[str] = Counter()
     errors: list[str] = []
+    latencies: list[float] = []
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
 
     def worker() -> None:
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not stop.is_set():
             with lock:
                 if sum(statuses.values()) >= MAX_REQUESTS:
                     return
             connection = http.client.HTTPConnection(target.hostname, target.port or 80,
                                                     timeout=REQUEST_TIMEOUT_S)
+            started = time.monotonic()
             try:
                 connection.request("GET", target.path or "/", headers={"Host": host})
                 response = connection.getresponse()
@@ -48,6 +55,7 @@ def main(url: str, host: str, seconds: float) -> None:
                 connection.close()
             with lock:
                 statuses[outcome] += 1
+                latencies.append(time.monotonic() - started)
 
     threads = [threading.Thread(target=worker) for _ in range(THREADS)]
     for thread in threads:
@@ -56,8 +64,11 @@ def main(url: str, host: str, seconds: float) -> None:
         thread.join(timeout=seconds + 2 * REQUEST_TIMEOUT_S)
     total = sum(statuses.values())
     failed = total - sum(n for status, n in statuses.items() if status.startswith("2"))
+    ordered = sorted(latencies) or [0.0]
+    latency = {name: round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 4)
+               for name, share in (("p50", 0.5), ("p99", 0.99), ("max", 1.0))}
     print(json.dumps({"total": total, "failed": failed, "statuses": dict(statuses),
-                      "errors": errors[:5]}))
+                      "errors": errors[:5], "latency_s": latency}))
     if statuses["client out of ports"]:
         sys.exit("loadgen: the client ran out of local ports; this measurement is void")
 

@@ -3,12 +3,16 @@
 `make releases` and `make status`, then finished by deploying again or undone by
 `make rollback RELEASE=`."""
 
+import json
 import re
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
+from conftest import require_tool
 from debian_server import Lab
-from test_deploy import DOMAIN, Fleet, committed_project
+from test_deploy import DOMAIN, LOADGEN, Fleet, committed_project
 
 pytestmark = [pytest.mark.slow, pytest.mark.deploy]
 
@@ -61,6 +65,86 @@ def test_a_rollout_goes_one_server_first_then_a_quarter_at_a_time(fleet):
     assert batches(result.stdout) == [["web1"], ["web2", "web3"], ["web4"]]
     assert {fleet.live_release(server) for server in fleet.servers} == {
         fleet.live_release(fleet.servers[0])}
+
+
+HAPROXY_CONFIG = """\
+global
+    maxconn 4096
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+frontend site
+    bind 127.0.0.1:8080
+    default_backend app
+# Active health checks of /healthz every 0.5 s: two failed take a server out, two
+# passed put it back.
+backend app
+    balance roundrobin
+    option httpchk
+    http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host {domain}
+    default-server inter 500ms fall 2 rise 2
+{servers}
+"""
+
+
+def load_through(fleet: Fleet, url: str, seconds: float) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        ["ip", "netns", "exec", fleet.lab.client_ns, "python3", str(LOADGEN), url, DOMAIN,
+         str(seconds)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def until(what: str, condition, deadline_s: float) -> None:
+    deadline = time.monotonic() + deadline_s
+    while not condition():
+        assert time.monotonic() < deadline, f"{what}: not within {deadline_s} s"
+        time.sleep(0.2)
+
+
+def test_a_rollout_behind_haproxy_loses_no_request_and_never_stalls(fleet, tmp_path):
+    """HAProxy (Debian's) in front of the four servers, checking /healthz: with
+    drain_seconds each server leaves the rotation before its restart, so the requests
+    during the rollout see no failure and no stall (p99 within 0.5 s of before it)."""
+    haproxy = require_tool("haproxy", "haproxy")
+    config = tmp_path / "haproxy.cfg"
+    config.write_text(HAPROXY_CONFIG.format(domain=DOMAIN, servers="\n".join(
+        f"    server {s.name} {s.address}:80 check" for s in fleet.servers)))
+    balancer = subprocess.Popen(
+        ["ip", "netns", "exec", fleet.lab.client_ns, haproxy, "-db", "-f", str(config)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = "http://127.0.0.1:8080/"
+    try:
+        until("HAProxy serving", lambda: fleet.lab.client(
+            ["curl", "-fsS", "--max-time", "2", "-H", f"Host: {DOMAIN}", url],
+            check=False).returncode == 0, deadline_s=20)
+        steady = load_through(fleet, url, 8)
+        steady_result = json.loads(steady.communicate(timeout=60)[0])
+        assert steady_result["failed"] == 0, steady_result
+
+        fleet.commit("deploy/ansible/vars.yml", "drain_seconds: 0", "drain_seconds: 2")
+        fleet.commit(INDEX, "<h1>", "<h1>Balanced: ")
+        bundle = fleet.bundle()
+        load = load_through(fleet, url, 300)
+        try:
+            result = fleet.make("deploy", f"BUNDLE={bundle}")
+        finally:
+            load.terminate()
+            during = json.loads(load.communicate(timeout=60)[0])
+    finally:
+        balancer.terminate()
+        balancer.communicate(timeout=30)
+        fleet.commit("deploy/ansible/vars.yml", "drain_seconds: 2", "drain_seconds: 0")
+    assert result.stdout.count("draining for 2 s") == SERVERS
+    assert during["failed"] == 0, during
+    assert during["total"] > 200, during
+    steady_p99, p99 = steady_result["latency_s"]["p99"], during["latency_s"]["p99"]
+    assert p99 <= steady_p99 + 0.5, (steady_result, during)
+    for server in fleet.servers:
+        assert "<h1>Balanced: " in fleet.get(server)[1]
+    print(f"\nrollout of {SERVERS} behind HAProxy: {during['total']} requests, 0 failed, "
+          f"p99 {p99 * 1000:.0f} ms (steady {steady_p99 * 1000:.0f} ms), "
+          f"max {during['latency_s']['max'] * 1000:.0f} ms")
 
 
 def test_a_rollout_stopped_by_a_full_disk_reports_each_server_and_a_split_fleet(fleet):

@@ -23,6 +23,9 @@ set -eu
 ROOT="{{ cookiecutter.install_path }}"
 SERVICE_USER="{{ cookiecutter.service_user }}"
 KEEP_RELEASES="${KEEP_RELEASES:-5}"
+DRAIN_SECONDS="${DRAIN_SECONDS:-0}"
+# While it exists the app's /healthz answers 503 "draining" (FLASK_DRAIN_FILE).
+DRAIN_FILE="$ROOT/shared/draining"
 {% if cookiecutter.database != 'none' %}
 KEEP_BACKUPS="${KEEP_BACKUPS:-10}"
 MIGRATE="${MIGRATE:-0}"
@@ -386,7 +389,7 @@ activate() { # BUNDLE_DIR RELEASE_ID
     # Whatever ends this run before $id is live, its directory goes with it, and the
     # server's record says the deploy failed.
     unfinished=$dir
-    trap 'if [ -n "$unfinished" ]; then rm -rf "$unfinished"; record "$id" failed; fi' EXIT
+    trap 'rm -f "$DRAIN_FILE"; if [ -n "$unfinished" ]; then rm -rf "$unfinished"; record "$id" failed; fi' EXIT
     record "$id" started
 
     uv=$(server_uv "$bundle")
@@ -415,9 +418,23 @@ activate() { # BUNDLE_DIR RELEASE_ID
     if [ "$MIGRATE" = 1 ]; then migrate "$dir" "$id" "$previous"; fi
 {% endif %}
 
+    # Behind a load balancer: /healthz answers 503 for DRAIN_SECONDS first, so the
+    # balancer's health checks take this server out before its restart, and no client
+    # waits on it meanwhile. The marker goes as soon as the app has restarted.
+    case $DRAIN_SECONDS in
+    *[!0-9]* | "") die "drain_seconds is $DRAIN_SECONDS: a whole number of seconds (0: no draining)" ;;
+    esac
+    if [ -n "$previous" ] && [ "$DRAIN_SECONDS" -gt 0 ]; then
+        say "draining for $DRAIN_SECONDS s: /healthz answers 503, so load balancers send elsewhere"
+        touch "$DRAIN_FILE"
+        sleep "$DRAIN_SECONDS"
+    fi
     say "switching to $id (was ${previous:-none})"
     switch_to "$id"
-    if ! restart_app "$previous" || ! healthy "$id"; then
+    restarted=0
+    if restart_app "$previous"; then restarted=1; fi
+    rm -f "$DRAIN_FILE"
+    if [ "$restarted" = 0 ] || ! healthy "$id"; then
         if [ -n "$previous" ]; then
             switch_to "$previous"
             restart_app "$id" || true

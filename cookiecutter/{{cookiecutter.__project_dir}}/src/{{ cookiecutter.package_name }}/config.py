@@ -54,6 +54,11 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": {{ cookiecutter.max_body_size_mb }} * 1024 * 1024,
     # Shown by /healthz so you can tell which release answered; see release_id().
     "RELEASE_ID": "development",
+    # While this file exists /healthz answers 503 "draining", so load balancers that
+    # check it stop sending requests here: a deploy makes it for a few seconds before
+    # it restarts the app (drain_seconds in deploy/ansible/vars.yml). The servers set
+    # FLASK_DRAIN_FILE; None: never draining.
+    "DRAIN_FILE": None,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
 {% if cookiecutter.tls != 'none' %}

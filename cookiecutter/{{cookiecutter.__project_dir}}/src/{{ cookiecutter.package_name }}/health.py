@@ -2,12 +2,13 @@
 liveness, for a supervisor that restarts a process that stopped answering.
 
 It answers 200 {"status": "ok", ...} only when every registered check passes, else 503
-with the failing checks named. Register your own (database, cache, ...) with
+with the failing checks named ("draining" while a deploy is about to restart the app). Register your own (database, cache, ...) with
 `register_check(app, "database", lambda: db.ping())`; a check passes when it returns
 without raising.
 """
 
 from collections.abc import Callable
+from pathlib import Path
 
 from flask import Blueprint, Flask, current_app
 
@@ -28,6 +29,10 @@ def healthz():
             check()
         except Exception as error:  # noqa: BLE001 - any failure means "not ready"
             failures[name] = f"{type(error).__name__}: {error}"
+    # A deploy is about to restart this server: balancers, send elsewhere meanwhile.
+    drain_file = current_app.config["DRAIN_FILE"]
+    if drain_file and Path(drain_file).exists():
+        failures["draining"] = "a deploy is about to restart this server"
     body = {
         "status": "fail" if failures else "ok",
         "release": current_app.config["RELEASE_ID"],
