@@ -49,6 +49,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from conftest import VENV_BIN, locked_requirements, render, require_tool  # noqa: E402
 from deploys import bench_deploys  # noqa: E402
+from fleets import bench_fleets  # noqa: E402
 from images import bench_images  # noqa: E402
 from postgres import SOCKET_DIR, create_database, psql, start_postgresql  # noqa: E402
 from sandbox import Sandbox  # noqa: E402
@@ -324,6 +325,36 @@ def deploy_rows(deploys: dict[str, list]) -> list[tuple]:
     ]
 
 
+def fleet_rows(fleets: dict[str, list]) -> list[tuple]:
+    sizes = fleets["sizes"]
+    most = sizes[-1]
+    one = statistics.median(fleets["redeploy 1"])
+    rows = [(f"redeploy of {size} idle server{'s' if size > 1 else ''}, unchanged "
+             f"dependencies (s{'; target 2x one' if size == most else ''})",
+             summary(fleets[f"redeploy {size}"], "s"), "-",
+             f"{statistics.median(fleets[f'redeploy {size}']) / one:.2f}x one server"
+             if size > 1 else None)
+            for size in sizes]
+    rows.append((f"provision of {most} fresh servers, of one (s; target 2x one)",
+                 summary(fleets["provision most"], "s"), summary(fleets["provision 1"], "s"),
+                 f"{fleets['provision most'][0] / fleets['provision 1'][0]:.2f}x one"))
+    drained = fleets["behind haproxy, drained"][0]
+    plain = fleets["behind haproxy, not drained"][0]
+    label = f"{most}-server rollout under load behind HAProxy, drained (A) or not (B)"
+    rows.append((f"{label}: failed requests", f"{drained['failed']} of {drained['total']}",
+                 f"{plain['failed']} of {plain['total']}", None))
+    for key in ("p99", "max"):
+        rows.append((f"{label}: {key} ms (steady p99 before it: A "
+                     f"{drained['steady p99'] * 1000:.0f}, B {plain['steady p99'] * 1000:.0f})"
+                     if key == "p99" else f"{label}: {key} ms",
+                     f"{drained['latency_s'][key] * 1000:.0f} ms",
+                     f"{plain['latency_s'][key] * 1000:.0f} ms",
+                     plain["latency_s"][key] / drained["latency_s"][key]))
+    rows.append((f"{label}: rollout time (s)", f"{drained['took']:.1f} s",
+                 f"{plain['took']:.1f} s", None))
+    return rows
+
+
 def image_rows(images: dict[str, list[float]]) -> list[tuple]:
     ours_size, naive_size = images["ours size"][0], images["naive size"][0]
     return [
@@ -395,6 +426,9 @@ PARTS = {
     "serving": (bench_serving, serving_rows),
     "deploys": (lambda workdir, runs, seconds: bench_deploys(workdir, runs), deploy_rows),
     "images": (lambda workdir, runs, seconds: bench_images(workdir, runs), image_rows),
+    # One run is --quick: a fleet of three instead of eleven.
+    "fleets": (lambda workdir, runs, seconds: bench_fleets(workdir, runs, quick=runs == 1),
+               fleet_rows),
 }
 
 
