@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from conftest import commit_all, render  # noqa: E402
 from debian_server import Lab  # noqa: E402
 from test_deploy import DOMAIN, LOADGEN, Fleet, committed_project  # noqa: E402
-from test_fleet import HAPROXY_CONFIG  # noqa: E402
+from test_fleet import HAPROXY_CONFIG, load_through  # noqa: E402
 
 SIZES = [1, 2, 5, 10]
 # --quick: the same steps on a fleet CI can bear.
@@ -86,9 +86,7 @@ class FleetBench:
                 time.sleep(0.2)
             time.sleep(2)  # every server checked up
             steady = self.load(url, 8)
-            load = subprocess.Popen(
-                ["ip", "netns", "exec", self.lab.client_ns, "python3", str(LOADGEN), url,
-                 DOMAIN, "600"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            load = load_through(self.fleet, url, 600)
             try:
                 took = self.timed_make("deploy", f"BUNDLE={bundle}",
                                        limit(len(servers), first=2))
