@@ -2,9 +2,9 @@
 liveness, for a supervisor that restarts a process that stopped answering.
 
 It answers 200 {"status": "ok", ...} only when every registered check passes, else 503
-with the failing checks named ("draining" while a deploy is about to restart the app). Register your own (database, cache, ...) with
-`register_check(app, "database", lambda: db.ping())`; a check passes when it returns
-without raising.
+with the failing checks named ("draining" while a deploy is about to restart the app).
+Register your own (database, cache, ...) with `register_check(app, "database", lambda:
+db.ping())`; a check passes when it returns without raising.
 """
 
 from collections.abc import Callable
