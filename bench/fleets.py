@@ -36,6 +36,9 @@ def limit(size: int, first: int = 1) -> str:
 
 class FleetBench:
     def __init__(self, workdir: Path, servers: int):
+        # A directory of its own: the deploys part renders its project in workdir.
+        workdir = workdir / "fleets"
+        workdir.mkdir()
         hosts = " ".join(f"web{n}" for n in range(1, servers + 1))
         source = render(workdir / "rendered", {"tls": "none", "domain": DOMAIN,
                                                "deploy_hosts": hosts})

@@ -189,17 +189,20 @@ def test_a_rollout_stopped_by_a_full_disk_reports_each_server_and_a_split_fleet(
         assert refused.returncode != 0
         assert "The servers serve 2 releases" in refused.stdout
         assert [fleet.live_release(s) for s in fleet.servers] == [new, new, old, old]
-        back = fleet.make("rollback", f"RELEASE={old}")
-        assert f"{old} is live already" in back.stdout
-        assert {fleet.live_release(s) for s in fleet.servers} == {old}
-        assert f"All {SERVERS} servers that answered serve {old}." in fleet.make(
-            "releases").stdout
+        # Named, the release to go back to: a server on it already stays as it is.
+        back = fleet.make("rollback", f"RELEASE={old}", "LIMIT=web1,web3")
+        assert f"web3: {old} is live already" in back.stdout
+        assert [fleet.live_release(s) for s in fleet.servers] == [old, new, old, old]
     finally:
         web3.run("rm -f /srv/filler")
 
-    # The same rollout again: it finishes, and the servers it had updated are skipped.
-    fleet.make("deploy", f"BUNDLE={bundle}")
+    # The same rollout again finishes it: web2, which it had updated, is skipped.
     finished = fleet.make("deploy", f"BUNDLE={bundle}")
-    assert finished.stdout.count(f"{new} is live already") == SERVERS
+    assert finished.stdout.count(f"{new} is live already") == 1
+    assert f"web2: {new} is live already" in finished.stdout
     assert {fleet.live_release(s) for s in fleet.servers} == {new}
+    assert f"All {SERVERS} servers that answered serve {new}." in fleet.make(
+        "releases").stdout
     assert "SPLIT" not in fleet.make("status").stdout
+    # Named and live everywhere: nothing to do, and nothing fails.
+    assert fleet.make("rollback", f"RELEASE={new}").stdout.count("is live already") == SERVERS

@@ -15,7 +15,7 @@ from dotenv import load_dotenv
 load_dotenv("{{ cookiecutter.install_path }}/shared/app.env", override=False, interpolate=False)
 # /healthz answers 503 "draining" while this file exists: a deploy makes it for a few
 # seconds before the daemons restart, so load balancers stop sending here first.
-os.environ.setdefault("FLASK_DRAIN_FILE", "{{ cookiecutter.install_path }}/shared/draining")
+os.environ.setdefault("FLASK_DRAIN_FILE", "/run/{{ cookiecutter.project_slug }}-draining")
 
 # Prometheus metrics from every daemon process (src/{{ cookiecutter.package_name }}/metrics.py): each one
 # writes its numbers to files in one directory and /metrics adds them up. Under gunicorn

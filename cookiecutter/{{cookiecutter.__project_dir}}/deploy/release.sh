@@ -24,8 +24,9 @@ ROOT="{{ cookiecutter.install_path }}"
 SERVICE_USER="{{ cookiecutter.service_user }}"
 KEEP_RELEASES="${KEEP_RELEASES:-5}"
 DRAIN_SECONDS="${DRAIN_SECONDS:-0}"
-# While it exists the app's /healthz answers 503 "draining" (FLASK_DRAIN_FILE).
-DRAIN_FILE="$ROOT/shared/draining"
+# While it exists the app's /healthz answers 503 "draining" (FLASK_DRAIN_FILE). In /run,
+# so that a deploy killed midway or a crash never leaves it past the next boot.
+DRAIN_FILE="/run/{{ cookiecutter.project_slug }}-draining"
 {% if cookiecutter.database != 'none' %}
 KEEP_BACKUPS="${KEEP_BACKUPS:-10}"
 MIGRATE="${MIGRATE:-0}"
@@ -375,6 +376,9 @@ the data are as they were ($undone); ${3:-nothing} is still live"
 activate() { # BUNDLE_DIR RELEASE_ID
     bundle=$1
     id=$2
+    case $DRAIN_SECONDS in
+    *[!0-9]* | "") die "drain_seconds is $DRAIN_SECONDS: a whole number of seconds (0: no draining)" ;;
+    esac
     dir="$ROOT/releases/$id"
     previous=$(live_release)
     # A link to a release that is gone is no release to go back to.
@@ -390,6 +394,8 @@ activate() { # BUNDLE_DIR RELEASE_ID
     # server's record says the deploy failed.
     unfinished=$dir
     trap 'rm -f "$DRAIN_FILE"; if [ -n "$unfinished" ]; then rm -rf "$unfinished"; record "$id" failed; fi' EXIT
+    # dash runs the EXIT trap on a signal only when the signal ends the script by exit.
+    trap 'exit 1' INT TERM HUP
     record "$id" started
 
     uv=$(server_uv "$bundle")
@@ -421,9 +427,6 @@ activate() { # BUNDLE_DIR RELEASE_ID
     # Behind a load balancer: /healthz answers 503 for DRAIN_SECONDS first, so the
     # balancer's health checks take this server out before its restart, and no client
     # waits on it meanwhile. The marker goes as soon as the app has restarted.
-    case $DRAIN_SECONDS in
-    *[!0-9]* | "") die "drain_seconds is $DRAIN_SECONDS: a whole number of seconds (0: no draining)" ;;
-    esac
     if [ -n "$previous" ] && [ "$DRAIN_SECONDS" -gt 0 ]; then
         say "draining for $DRAIN_SECONDS s: /healthz answers 503, so load balancers send elsewhere"
         touch "$DRAIN_FILE"
@@ -451,6 +454,7 @@ activate() { # BUNDLE_DIR RELEASE_ID
 }
 
 rollback() { # [RELEASE_ID]
+    rm -f "$DRAIN_FILE" # what a deploy killed while draining may have left
     live=$(live_release)
     if [ $# -gt 0 ]; then
         target=$1

@@ -52,6 +52,17 @@ def test_livez_answers_while_a_check_fails(app, client):
     assert response.headers["Cache-Control"] == "no-store"
 
 
+def test_healthz_reports_draining_while_the_drain_file_exists(app, client, tmp_path):
+    # A deploy makes this file before a restart, so load balancers send elsewhere.
+    app.config["DRAIN_FILE"] = str(tmp_path / "draining")
+    assert client.get("/healthz").status_code == 200
+    (tmp_path / "draining").touch()
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert "draining" in response.json["failures"]
+    assert client.get("/livez").status_code == 200
+
+
 def test_settings_come_from_flask_prefixed_environment(monkeypatch):
     monkeypatch.setenv("FLASK_SECRET_KEY", "from-env-" + KEY)
     monkeypatch.setenv("FLASK_RELEASE_ID", "20260101-abc1234")
