@@ -23,13 +23,10 @@ def test_quick_benchmark_prints_every_ratio(tmp_path):
                 f"{NOTES}: req/s", f"{NOTES}: p99 ms",
                 "first deploy", "release bundle", "redeploy, one idle server",
                 "redeploy under load", "rollback",
-                "container image rebuild after a code change", "container image size",
-                "redeploy of 1 idle server", "redeploy of 2 idle servers",
-                "provision of 2 fresh servers",
-                "2-server rollout under load behind HAProxy, drained (A) or not (B): p99"):
+                "container image rebuild after a code change", "container image size"):
         assert re.search(rf"^\| [^|]*{re.escape(row)}.*\|$", result.stdout, re.MULTILINE), row
     ratios = re.findall(r"\| ([0-9.]+)x \|$", result.stdout, re.MULTILINE)
-    assert len(ratios) == 18 and all(float(r) > 0 for r in ratios), result.stdout
+    assert len(ratios) == 16 and all(float(r) > 0 for r in ratios), result.stdout
     # A page reading the database through the app's pool must beat one that opens a
     # connection per request (about 4x on a 2-core VM), even in the short run.
     notes = re.search(rf"^\| {re.escape(NOTES)}: req/s[^|]*\|[^|]*\|[^|]*\| ([0-9.]+)x \|$",
@@ -37,9 +34,5 @@ def test_quick_benchmark_prints_every_ratio(tmp_path):
     assert notes and float(notes.group(1)) > 1, result.stdout
     # The generated deploy must not lose a request, even in the short run.
     lost = re.search(r"^\| failed requests during a redeploy[^|]*\| (\d+) of (\d+) ",
-                     result.stdout, re.MULTILINE)
-    assert lost and lost.group(1) == "0" and int(lost.group(2)) > 100, result.stdout
-    # Nor a rollout behind a load balancer, drained.
-    lost = re.search(r"^\| 2-server rollout [^|]*: failed requests \| (\d+) of (\d+) ",
                      result.stdout, re.MULTILINE)
     assert lost and lost.group(1) == "0" and int(lost.group(2)) > 100, result.stdout
