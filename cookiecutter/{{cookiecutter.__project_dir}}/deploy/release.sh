@@ -394,8 +394,6 @@ activate() { # BUNDLE_DIR RELEASE_ID
     # server's record says the deploy failed.
     unfinished=$dir
     trap 'rm -f "$DRAIN_FILE"; if [ -n "$unfinished" ]; then rm -rf "$unfinished"; record "$id" failed; fi' EXIT
-    # dash runs the EXIT trap on a signal only when the signal ends the script by exit.
-    trap 'exit 1' INT TERM HUP
     record "$id" started
 
     uv=$(server_uv "$bundle")
