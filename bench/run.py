@@ -152,8 +152,23 @@ def bench_generation(workdir: Path, runs: int) -> dict[str, list[float]]:
     def update() -> float:
         return timed([copier, "update", "-q", "--defaults", "--vcs-ref", commit], updated)
 
-    return interleave({"copier": with_copier, "cookiecutter": with_cookiecutter,
-                       "update": update}, runs)
+    # The same two commands with copier compiling each Jinja source once (what an
+    # upstream cache would give), and copier's start-up alone: what is copier's.
+    cached = [str(VENV_BIN / "python"), str(Path(__file__).with_name("copier_cached.py"))]
+
+    def with_copier_cached() -> float:
+        return timed([*cached, "copy", "-q", "--defaults", "--vcs-ref", "HEAD", str(ROOT),
+                      str(workdir / f"generated-{next(counter)}")], workdir)
+
+    def update_cached() -> float:
+        return timed([*cached, "update", "-q", "--defaults", "--vcs-ref", commit], updated)
+
+    def copier_start() -> float:
+        return timed([copier, "--version"], workdir)
+
+    return interleave({"copier": with_copier, "copier cached": with_copier_cached,
+                       "cookiecutter": with_cookiecutter, "update": update,
+                       "update cached": update_cached, "copier start": copier_start}, runs)
 
 
 def wrk(sandbox: Sandbox, url: str, host: str, seconds: float) -> tuple[float, float, float]:
@@ -385,7 +400,13 @@ def bootstrap_rows(bootstrap: dict[str, list[float]]) -> list[tuple]:
 def generation_rows(generation: dict[str, list[float]]) -> list[tuple]:
     return [
         ("copier copy --defaults (s; target 1)", summary(generation["copier"], "s"), "-", None),
+        ("copier copy, each Jinja source compiled once (an upstream cache) (s)",
+         summary(generation["copier cached"], "s"), "-", None),
         ("copier update, nothing to update (s; target 2)", summary(generation["update"], "s"),
+         "-", None),
+        ("copier update, each Jinja source compiled once (an upstream cache) (s)",
+         summary(generation["update cached"], "s"), "-", None),
+        ("copier --version: its start-up alone (s)", summary(generation["copier start"], "s"),
          "-", None),
         ("cookiecutter --no-input, built variant (s)", summary(generation["cookiecutter"], "s"),
          "-", None),

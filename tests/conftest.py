@@ -2,6 +2,7 @@
 
 import re
 import shutil
+import signal
 import socket
 import subprocess
 from collections.abc import Mapping
@@ -26,6 +27,15 @@ SERVER_PAIRS = [
     ("lighttpd", "uwsgi"),
 ]
 TLS_MODES = ["letsencrypt", "custom", "none"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The deploy tests of one file build on each other on one fleet of booted servers,
+    in order: each file is a group that one worker runs whole (`--dist loadgroup`, as
+    `make test` runs the suite), beside the other workers' tests."""
+    for item in items:
+        if item.get_closest_marker("deploy"):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
 def render(dest: Path, data: Mapping[str, Any] | None = None, src: Path = ROOT,
@@ -71,6 +81,13 @@ def run(cmd: list[str], cwd: Path, env: Mapping[str, str] | None = None,
     """Run a command, returning its output; the caller asserts on it."""
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=timeout, check=False)
+
+
+def ctrl_c_reaches_it() -> None:
+    """preexec_fn for a process a test stops with SIGINT, as Ctrl-C in a terminal does.
+    A shell's background job (`make test &`, a CI runner's script) ignores SIGINT, and
+    every process under it inherits that: make, flask and gunicorn would never stop."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def free_port() -> int:

@@ -15,6 +15,7 @@ def test_quick_benchmark_prints_every_ratio(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     for row in ("bootstrap (s", "bootstrap without uv", "bootstrap with pip alone",
                 "copier copy --defaults", "copier update, nothing to update",
+                "each Jinja source compiled once", "its start-up alone",
                 "cookiecutter --no-input",
                 "GET / through nginx + gunicorn (the default): req/s",
                 "GET / through nginx + gunicorn (the default): p99 ms",

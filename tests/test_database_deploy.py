@@ -5,7 +5,7 @@ Two fleets, each driven through the generated project's own Makefile and Ansible
 - PostgreSQL: web1 is also the database server (the app connects over the Unix socket
   with peer authentication), web2 reaches it over TCP with TLS and a password;
 - SQLite: one server, the database a file under shared/.
-Select with `pytest -m deploy` (they run after the other deploy tests' fleet).
+Select with `pytest -m deploy`.
 """
 
 import json

@@ -9,7 +9,7 @@ import time
 import urllib.request
 
 import pytest
-from conftest import ROOT, free_port
+from conftest import ROOT, ctrl_c_reaches_it, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -20,7 +20,8 @@ def test_demo_renders_bootstraps_and_serves_the_default_project(tmp_path):
     with log_path.open("w") as log:
         process = subprocess.Popen(
             ["sh", "scripts/demo.sh", f"DEMO={demo}", f"PORT={port}"], cwd=ROOT, env=env,
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=ctrl_c_reaches_it)
     try:
         deadline, body = time.monotonic() + 180, None
         while body is None and time.monotonic() < deadline and process.poll() is None:

@@ -65,6 +65,19 @@ def test_a_rollout_goes_one_server_first_then_a_quarter_at_a_time(fleet):
     assert batches(result.stdout) == [["web1"], ["web2", "web3"], ["web4"]]
     assert {fleet.live_release(server) for server in fleet.servers} == {
         fleet.live_release(fleet.servers[0])}
+    # All at once: no server would be left to serve while one drains, so none does.
+    fleet.commit("deploy/ansible/vars.yml", 'batch_size: [1, "25%"]', 'batch_size: "100%"')
+    fleet.commit("deploy/ansible/vars.yml", "drain_seconds: 0", "drain_seconds: 2")
+    fleet.commit(INDEX, "<h1>", "<h1>Together: ")
+    try:
+        result = fleet.deploy()
+    finally:
+        fleet.commit("deploy/ansible/vars.yml", 'batch_size: "100%"', 'batch_size: [1, "25%"]')
+        fleet.commit("deploy/ansible/vars.yml", "drain_seconds: 2", "drain_seconds: 0")
+    assert batches(result.stdout) == [["web1", "web2", "web3", "web4"]]
+    assert "draining" not in result.stdout
+    for server in fleet.servers:
+        assert "<h1>Together: " in fleet.get(server)[1]
 
 
 HAPROXY_CONFIG = """\
@@ -147,9 +160,15 @@ def test_a_rollout_behind_haproxy_loses_no_request_and_never_stalls(fleet, tmp_p
           f"max {during['latency_s']['max'] * 1000:.0f} ms")
 
 
-def test_a_rollout_stopped_by_a_full_disk_reports_each_server_and_a_split_fleet(fleet):
+def test_a_rollout_stopped_by_a_full_disk_reports_each_server_and_a_split_fleet(
+        fleet, tmp_path):
     web1, web2, web3, web4 = fleet.servers
     old = fleet.live_release(web1)
+    # The balancer hooks log here which server they take out and put back.
+    hooks = tmp_path / "balancer.log"
+    for hook, word in ("lb_drain_command", "out"), ("lb_undrain_command", "in"):
+        fleet.commit("deploy/ansible/vars.yml", f'{hook}: ""',
+                     f'{hook}: "echo {word} {{{{ inventory_hostname }}}} >> {hooks}"')
     fleet.commit(INDEX, "<h1>", "<h1>Split: ")
     bundle = fleet.bundle()
     new = bundle.rsplit("/", 1)[1].removesuffix(".tar.gz")
@@ -172,6 +191,9 @@ def test_a_rollout_stopped_by_a_full_disk_reports_each_server_and_a_split_fleet(
         assert f"make deploy BUNDLE=build/releases/{new}.tar.gz" in report
         assert f"make rollback RELEASE={old}" in report
         assert [fleet.live_release(s) for s in fleet.servers] == [new, new, old, old]
+        # web3 failed (before its switch) and went back into the balancer all the same.
+        assert hooks.read_text().split("\n") == [
+            "out web1", "in web1", "out web2", "in web2", "out web3", "in web3", ""]
         # Every server still serves, each its own release.
         assert all(fleet.get(server)[0] == "200" for server in fleet.servers)
 
@@ -196,10 +218,20 @@ def test_a_rollout_stopped_by_a_full_disk_reports_each_server_and_a_split_fleet(
     finally:
         web3.run("rm -f /srv/filler")
 
-    # The same rollout again finishes it: web2, which it had updated, is skipped.
-    finished = fleet.make("deploy", f"BUNDLE={bundle}")
+    # The same rollout again finishes it: web2, which it had updated, is skipped, and
+    # stays in the balancer.
+    hooks.unlink()
+    try:
+        finished = fleet.make("deploy", f"BUNDLE={bundle}")
+    finally:
+        for hook, word in ("lb_drain_command", "out"), ("lb_undrain_command", "in"):
+            fleet.commit("deploy/ansible/vars.yml",
+                         f'{hook}: "echo {word} {{{{ inventory_hostname }}}} >> {hooks}"',
+                         f'{hook}: ""')
     assert finished.stdout.count(f"{new} is live already") == 1
     assert f"web2: {new} is live already" in finished.stdout
+    assert hooks.read_text().split("\n") == [
+        "out web1", "in web1", "out web3", "in web3", "out web4", "in web4", ""]
     assert {fleet.live_release(s) for s in fleet.servers} == {new}
     assert f"All {SERVERS} servers that answered serve {new}." in fleet.make(
         "releases").stdout

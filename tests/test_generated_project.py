@@ -21,6 +21,7 @@ from conftest import (
     VENV_BIN,
     assert_pre_commit_passed_offline,
     commit_all,
+    ctrl_c_reaches_it,
     free_port,
     git,
     locked_requirements,
@@ -357,7 +358,7 @@ def test_make_serve_runs_the_chosen_app_server_on_loopback(rendered, tmp_path, a
         server = subprocess.Popen(
             [*as_nobody, make, "serve", f"PORT={port}"], cwd=project,
             env=tool_env(TMPDIR=tempfile.gettempdir()), stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=ctrl_c_reaches_it,
         )
     try:
         body = wait_for_health(f"http://127.0.0.1:{port}/healthz", server, log_path)
@@ -451,7 +452,8 @@ def test_sqlite_works_out_of_the_box_and_the_db_targets_change_the_schema(render
     log_path = tmp_path / "run.log"
     with log_path.open("w") as log:
         server = subprocess.Popen([make, "run", f"PORT={port}"], cwd=project, env=tool_env(),
-                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                  preexec_fn=ctrl_c_reaches_it)
     try:
         base = f"http://127.0.0.1:{port}"
         health = json.loads(wait_for_health(f"{base}/healthz", server, log_path))
