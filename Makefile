@@ -39,9 +39,9 @@ demo: $(VENV)/.synced ## Render the default project from this checkout into buil
 	PATH="$(BIN):$$PATH" $(MAKE) -C $(DEMO) bootstrap run $(if $(PORT),PORT=$(PORT))
 
 # The deploy tests of one file build on each other on one fleet of booted servers: each
-# file is a group one worker runs in order (tests/conftest.py), beside the others.
+# file goes to one worker, which runs its tests in order, beside the other files.
 test: deps $(VENV)/.synced ## Run the whole test suite (installs what it needs first)
-	PATH="$(BIN):$$PATH" $(BIN)/pytest -n $(SUITE_JOBS) --dist loadgroup $(PYTEST_ARGS)
+	PATH="$(BIN):$$PATH" $(BIN)/pytest -n $(SUITE_JOBS) --dist loadfile $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.synced ## Skip the tests that bootstrap generated projects
 	PATH="$(BIN):$$PATH" $(BIN)/pytest -n $(JOBS) -m "not slow" $(PYTEST_ARGS)

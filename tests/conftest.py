@@ -1,5 +1,7 @@
 """Shared helpers: render the template with copier exactly as a user would, find tools."""
 
+import contextlib
+import os
 import re
 import shutil
 import signal
@@ -27,15 +29,6 @@ SERVER_PAIRS = [
     ("lighttpd", "uwsgi"),
 ]
 TLS_MODES = ["letsencrypt", "custom", "none"]
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The deploy tests of one file build on each other on one fleet of booted servers,
-    in order: each file is a group that one worker runs whole (`--dist loadgroup`, as
-    `make test` runs the suite), beside the other workers' tests."""
-    for item in items:
-        if item.get_closest_marker("deploy"):
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
 def render(dest: Path, data: Mapping[str, Any] | None = None, src: Path = ROOT,
@@ -88,6 +81,21 @@ def ctrl_c_reaches_it() -> None:
     A shell's background job (`make test &`, a CI runner's script) ignores SIGINT, and
     every process under it inherits that: make, flask and gunicorn would never stop."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def stop_with_ctrl_c(process: subprocess.Popen, timeout: float) -> None:
+    """SIGINT to the process group (started with start_new_session), as Ctrl-C; one
+    that outlives the timeout is killed, so no server is left running, and the test
+    fails saying so."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGINT)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+        pytest.fail(f"{process.args} did not stop within {timeout} s of Ctrl-C")
 
 
 def free_port() -> int:

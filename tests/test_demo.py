@@ -3,13 +3,12 @@ this checkout, bootstraps it and serves it until Ctrl-C."""
 
 import contextlib
 import os
-import signal
 import subprocess
 import time
 import urllib.request
 
 import pytest
-from conftest import ROOT, ctrl_c_reaches_it, free_port
+from conftest import ROOT, ctrl_c_reaches_it, free_port, stop_with_ctrl_c
 
 pytestmark = pytest.mark.slow
 
@@ -32,10 +31,7 @@ def test_demo_renders_bootstraps_and_serves_the_default_project(tmp_path):
         assert body is not None, log_path.read_text()
         assert b"My Flask App" in body
     finally:
-        # Ctrl-C, as the README says.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGINT)
-        process.wait(timeout=30)
+        stop_with_ctrl_c(process, timeout=30)  # as the README says
     output = log_path.read_text()
     assert "bootstrap: uv sync into .venv (uv from PATH)" in output, output
     assert (demo / ".copier-answers.yml").is_file()

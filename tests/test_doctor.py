@@ -12,7 +12,7 @@ import re
 import pytest
 from test_deploy import Fleet, one_deployed_server
 
-# One provisioned server for all the breakages, in order (on one worker: conftest.py).
+# One provisioned server for all the breakages, in order (one worker: --dist loadfile).
 pytestmark = [pytest.mark.slow, pytest.mark.deploy]
 
 ROOT = "/srv/my-flask-app"

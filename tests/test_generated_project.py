@@ -27,6 +27,7 @@ from conftest import (
     locked_requirements,
     require_tool,
     run,
+    stop_with_ctrl_c,
 )
 
 pytestmark = pytest.mark.slow
@@ -461,9 +462,7 @@ def test_sqlite_works_out_of_the_box_and_the_db_targets_change_the_schema(render
         page = post_a_note(base, "Written through make run")
         assert "Written through make run" in page
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGINT)
-        server.wait(timeout=15)
+        stop_with_ctrl_c(server, timeout=15)
     with contextlib.closing(sqlite3.connect(database)) as connection:
         assert connection.execute("SELECT text FROM notes").fetchall() == [
             ("Written through make run",)]
