@@ -5,10 +5,6 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 # Test workers; the suite is dominated by subprocesses, so one per core.
 JOBS ?= auto
-# The whole suite: two workers per core. About half of its time is spent waiting on
-# the booted servers of the deploy tests (boots, SSH round trips, health checks), which
-# leave the cores idle unless other tests run beside them.
-SUITE_JOBS ?= $(shell echo $$(( $$(nproc) * 2 )))
 # Between runs on one machine, uv's wheels stay in its default cache (~/.cache/uv) and
 # the booted servers' Debian root filesystem in CFD_CACHE_DIR (tests/rootfs.py), so a
 # fresh clone reuses both.
@@ -38,10 +34,10 @@ demo: $(VENV)/.synced ## Render the default project from this checkout into buil
 	@# The repo's venv has uv: the demo's bootstrap takes the fast path with it.
 	PATH="$(BIN):$$PATH" $(MAKE) -C $(DEMO) bootstrap run $(if $(PORT),PORT=$(PORT))
 
-# The deploy tests of one file build on each other on one fleet of booted servers: each
-# file goes to one worker, which runs its tests in order, beside the other files.
 test: deps $(VENV)/.synced ## Run the whole test suite (installs what it needs first)
-	PATH="$(BIN):$$PATH" $(BIN)/pytest -n $(SUITE_JOBS) --dist loadfile $(PYTEST_ARGS)
+	PATH="$(BIN):$$PATH" $(BIN)/pytest -n $(JOBS) -m "not deploy" $(PYTEST_ARGS)
+	@# The deploy tests build on each other on one fleet of booted servers: one process.
+	PATH="$(BIN):$$PATH" $(BIN)/pytest -m deploy $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.synced ## Skip the tests that bootstrap generated projects
 	PATH="$(BIN):$$PATH" $(BIN)/pytest -n $(JOBS) -m "not slow" $(PYTEST_ARGS)

@@ -24,7 +24,7 @@ from debian_server import DEPLOY_USER, Lab
 from test_generated_project import tool_env
 
 # The tests build on each other (provision, deploy, redeploy, ...) on one fleet, in
-# order: `make test` gives each test file to one worker (--dist loadfile).
+# order: `make test` runs the deploy-marked tests in one process, after the rest.
 pytestmark = [pytest.mark.slow, pytest.mark.deploy]
 
 DOMAIN = "shop.example.com"

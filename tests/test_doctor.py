@@ -12,7 +12,7 @@ import re
 import pytest
 from test_deploy import Fleet, one_deployed_server
 
-# One provisioned server for all the breakages, in order (one worker: --dist loadfile).
+# One provisioned server for all the breakages, in order (run in one process).
 pytestmark = [pytest.mark.slow, pytest.mark.deploy]
 
 ROOT = "/srv/my-flask-app"
